@@ -1,0 +1,151 @@
+// The kernel as found in a dump: its physical memory, VMCOREINFO, the vmlinux (when there is
+// one), where the kernel sits (KASLR, phys_base, page-table root) and its virtual address
+// space. Everything above this layer reads the kernel through this type.
+
+import KdigBinary
+import KdigDump
+import KdigMemory
+import KdigTranslation
+
+/// A dump and its kernel, ready for analyzers.
+public final class KernelImage {
+  /// Physical memory of the dump (format-independent).
+  public let memory: any PhysicalMemory
+  /// Facts about the dump file, for reports.
+  public let dumpSummary: DumpSummary
+  public let dumpPath: String
+  public let dumpFileSize: UInt64
+  /// CPU register notes and VMCOREINFO text.
+  public let notes: DumpNotes
+  public let vmcoreinfo: VMCoreInfo?
+  public let vmlinux: VmlinuxFile?
+  public let layout: KernelLayout
+  /// The kernel's address space (init_top_pgt).
+  public let kernelSpace: PageTableAddressSpace
+  /// How the vmlinux was checked against the dump.
+  public private(set) var vmlinuxMatch: String?
+
+  /// Opens the kernel in `dump`, checking that `vmlinux` belongs to it unless `force`.
+  public init(dump: any DumpFile, vmlinux: VmlinuxFile?, force: Bool = false) throws {
+    memory = dump
+    dumpSummary = dump.summary
+    dumpPath = dump.path
+    dumpFileSize = dump.fileSize
+    notes = dump.notes
+    let info = dump.notes.vmcoreinfo.map { VMCoreInfo(text: $0) }
+    vmcoreinfo = info
+    self.vmlinux = vmlinux
+    var match: String?
+    if let vmlinux, let info {
+      match = try Self.checkMatch(vmlinux: vmlinux, info: info, dumpPath: dump.path, force: force)
+    }
+    layout = try KernelLocator(dump: dump, vmcoreinfo: info, vmlinux: vmlinux).locate()
+    let walker = PageTableWalker(
+      memory: dump, mode: layout.pagingMode.value, encryptionMask: layout.encryptionMask.value)
+    kernelSpace = PageTableAddressSpace(walker: walker, root: layout.rootTable.value)
+    if let vmlinux, match == nil {
+      match = try checkBanner(vmlinux: vmlinux, force: force)
+    }
+    vmlinuxMatch = match
+  }
+
+  /// Compares build-ids (or releases when the dump has no BUILD-ID).
+  static func checkMatch(vmlinux: VmlinuxFile, info: VMCoreInfo, dumpPath: String, force: Bool) throws -> String? {
+    if let want = info.buildID, let have = vmlinux.buildID {
+      if want == have { return "build-id \(have) matches VMCOREINFO BUILD-ID" }
+      if force { return "build-id MISMATCH ignored (--force): dump \(want), vmlinux \(have)" }
+      throw KernelImageError(
+        .mismatch,
+        "vmlinux \(vmlinux.path) does not match the dump \(dumpPath): dump BUILD-ID \(want) "
+          + "(OSRELEASE \(info.osRelease ?? "?")), vmlinux build-id \(have) (\(vmlinux.release ?? "?")); "
+          + "use --force to use it anyway")
+    }
+    return nil
+  }
+
+  /// Without BUILD-ID: the banner in dump memory must equal the vmlinux's linux_banner.
+  func checkBanner(vmlinux: VmlinuxFile, force: Bool) throws -> String? {
+    guard let banner = try vmlinux.symbols().first("linux_banner"),
+      let expected = vmlinux.string(atLinkAddress: banner.value, limit: 256), !expected.isEmpty
+    else { return nil }
+    let got = try? kernelSpace.bytes(at: runtimeAddress(banner), count: expected.utf8.count)
+    if let got, got.elementsEqual(expected.utf8) { return "linux_banner in the dump equals the vmlinux's" }
+    if force { return "linux_banner MISMATCH ignored (--force)" }
+    let seen = got.map { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } ?? "unreadable"
+    throw KernelImageError(
+      .mismatch,
+      "vmlinux \(vmlinux.path) does not match the dump \(dumpPath): its linux_banner is "
+        + "\"\(expected.trimmingWhitespace())\" but the dump has \"\(seen.trimmingWhitespace())\"; use --force to use it anyway")
+  }
+
+  // MARK: - Types
+
+  private var typeProvider: (any TypeProvider)?
+
+  /// Kernel types from the vmlinux's DWARF, opened on first use.
+  public func types() throws -> any TypeProvider {
+    if let typeProvider { return typeProvider }
+    guard let vmlinux else {
+      throw KernelImageError(.vmlinuxNotFound, "no vmlinux: types need one (give --vmlinux or set KDIG_VMLINUX)")
+    }
+    let provider = try DWARFTypes(path: vmlinux.path)
+    typeProvider = provider
+    return provider
+  }
+
+  // MARK: - Symbols
+
+  /// Runtime address of a vmlinux symbol: kernel-image symbols move by the KASLR offset;
+  /// per-cpu offsets and absolute values do not.
+  public func runtimeAddress(_ symbol: ElfSymbol) -> UInt64 {
+    KernelConstants.isKernelImage(symbol.value) ? symbol.value &+ layout.kaslrOffset.value : symbol.value
+  }
+
+  /// The vmlinux symbol table, or a debug-info error when there is no vmlinux.
+  public func symbols() throws -> SymbolTable {
+    guard let vmlinux else {
+      throw KernelImageError(.vmlinuxNotFound, "no vmlinux: symbols need one (give --vmlinux or set KDIG_VMLINUX)")
+    }
+    return try vmlinux.symbols()
+  }
+
+  /// The symbol `name` and its runtime address. Falls back to VMCOREINFO SYMBOL().
+  public func lookup(_ name: String) throws -> (symbol: ElfSymbol, address: UInt64) {
+    if vmlinux == nil, let a = vmcoreinfo?.symbol(name) {
+      return (ElfSymbol(name: name, value: a, size: 0, type: 0, binding: 1, letter: "?", index: 0), a)
+    }
+    guard let s = try symbols().first(name) else {
+      throw KernelImageError(.unknownSymbol, "no symbol \"\(name)\" in \(vmlinux?.path ?? "the vmlinux")")
+    }
+    return (s, runtimeAddress(s))
+  }
+
+  /// The symbol containing runtime `address`, with the offset into it.
+  public func symbolize(_ address: UInt64) -> (symbol: ElfSymbol, offset: UInt64)? {
+    guard let table = try? symbols() else { return nil }
+    let link = KernelConstants.isKernelImage(address &- layout.kaslrOffset.value)
+      ? address &- layout.kaslrOffset.value : address
+    return table.symbolize(linkAddress: link)
+  }
+
+  /// `name+0xoff` for an address, or nil.
+  public func symbolName(_ address: UInt64) -> String? {
+    guard let (s, off) = symbolize(address) else { return nil }
+    return off == 0 ? s.name : "\(s.name)+0x\(hex(off))"
+  }
+
+  /// Reads a kernel variable's 64-bit value.
+  public func readU64(symbol name: String) throws -> UInt64 {
+    try kernelSpace.u64(at: try lookup(name).address)
+  }
+}
+
+extension VmlinuxFile {
+  /// The release from the vmlinux's own linux_banner ("Linux version REL (…").
+  public var release: String? {
+    guard let s = try? symbols().first("linux_banner"), let b = string(atLinkAddress: s.value, limit: 256)
+    else { return nil }
+    let words = b.split(separator: " ")
+    return words.count >= 3 ? String(words[2]) : nil
+  }
+}

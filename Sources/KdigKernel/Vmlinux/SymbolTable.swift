@@ -1,0 +1,181 @@
+// The vmlinux ELF symbol table, read in place from the mapped file. Name → symbol uses an
+// open-addressing hash of the names built in one pass (no Strings made); address → symbol
+// uses a sorted index built only when first asked for.
+
+import KdigBinary
+
+/// One ELF symbol (Elf64_Sym), with its address as linked (before KASLR).
+public struct ElfSymbol: Sendable, Hashable {
+  public var name: String
+  /// st_value: the link-time address (or an offset for per-cpu symbols).
+  public var value: UInt64
+  public var size: UInt64
+  /// STT_* (0 NOTYPE, 1 OBJECT, 2 FUNC, 3 SECTION, 4 FILE).
+  public var type: UInt8
+  /// STB_* (0 LOCAL, 1 GLOBAL, 2 WEAK).
+  public var binding: UInt8
+  /// nm-style letter (T, t, D, d, B, b, R, r, A, W, V …).
+  public var letter: Character
+  /// Index of the symbol in .symtab.
+  public var index: Int
+}
+
+/// Symbols of a vmlinux.
+public final class SymbolTable {
+  static let entrySize = 24
+  /// Lowest address of the kernel half; per-cpu offsets and absolute values lie below.
+  static let kernelHalf: UInt64 = 0xffff_8000_0000_0000
+
+  private let symbols: ByteView
+  private let strings: ByteView
+  private let sectionLetters: [Character]
+  public let count: Int
+  private var nameSlots: [UInt32] = []
+  private var byAddress: [UInt32]?
+
+  init(symbols: ByteView, strings: ByteView, sections: [VmlinuxSection]) throws {
+    self.symbols = symbols
+    self.strings = strings
+    count = symbols.count / Self.entrySize
+    sectionLetters = sections.map { s in
+      if s.type == VmlinuxFile.SHT_NOBITS { return "B" }
+      if s.flags & 0x4 != 0 { return "T" }  // SHF_EXECINSTR
+      if s.flags & 0x1 != 0 { return "D" }  // SHF_WRITE
+      if s.flags & 0x2 != 0 { return "R" }  // SHF_ALLOC
+      return "N"
+    }
+    buildNameIndex()
+  }
+
+  // MARK: - Raw fields
+
+  @inline(__always) private func u32(_ i: Int, _ o: Int) -> UInt32 {
+    (try? symbols.u32(i * Self.entrySize + o)) ?? 0
+  }
+  @inline(__always) private func u64(_ i: Int, _ o: Int) -> UInt64 {
+    (try? symbols.u64(i * Self.entrySize + o)) ?? 0
+  }
+  @inline(__always) private func info(_ i: Int) -> UInt8 {
+    (try? symbols.u8(i * Self.entrySize + 4)) ?? 0
+  }
+  @inline(__always) private func shndx(_ i: Int) -> UInt16 {
+    (try? symbols.read(UInt16.self, at: i * Self.entrySize + 6)) ?? 0
+  }
+  @inline(__always) func value(_ i: Int) -> UInt64 { u64(i, 8) }
+
+  /// The name bytes of symbol `i` (empty when st_name is out of range).
+  private func nameBytes(_ i: Int) -> UnsafeRawBufferPointer.SubSequence {
+    let start = Int(u32(i, 0))
+    guard start < strings.count else { return strings.bytes[0..<0] }
+    var end = start
+    while end < strings.count && strings.bytes[end] != 0 { end += 1 }
+    return strings.bytes[start..<end]
+  }
+
+  /// Decodes symbol `i`.
+  public func symbol(at i: Int) -> ElfSymbol {
+    let inf = info(i)
+    let binding = inf >> 4
+    let type = inf & 0xf
+    let sh = shndx(i)
+    var letter: Character = "U"
+    if sh == 0xfff1 {
+      letter = "A"
+    } else if sh != 0, Int(sh) < sectionLetters.count {
+      letter = sectionLetters[Int(sh)]
+    }
+    if binding == 2 {
+      letter = type == 1 ? "V" : "W"
+    } else if binding == 0, let lower = letter.lowercased().first {
+      letter = lower
+    }
+    return ElfSymbol(
+      name: String(decoding: nameBytes(i), as: UTF8.self), value: value(i), size: u64(i, 16),
+      type: type, binding: binding, letter: letter, index: i)
+  }
+
+  // MARK: - By name
+
+  private static func hash<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    return h
+  }
+
+  private func isIndexed(_ i: Int) -> Bool {
+    let type = info(i) & 0xf
+    return type != 3 && type != 4 && u32(i, 0) != 0  // not SECTION/FILE, has a name
+  }
+
+  private func buildNameIndex() {
+    var size = 1
+    while size < count * 2 { size <<= 1 }
+    var slots = [UInt32](repeating: 0, count: max(size, 2))
+    let mask = slots.count - 1
+    for i in 1..<max(1, count) where isIndexed(i) {
+      var s = Int(truncatingIfNeeded: Self.hash(nameBytes(i))) & mask
+      while slots[s] != 0 { s = (s + 1) & mask }
+      slots[s] = UInt32(i)
+    }
+    nameSlots = slots
+  }
+
+  /// Every symbol named `name`, globals first.
+  public func lookup(_ name: String) -> [ElfSymbol] {
+    guard !nameSlots.isEmpty else { return [] }
+    let query = Array(name.utf8)
+    let mask = nameSlots.count - 1
+    var s = Int(truncatingIfNeeded: Self.hash(query)) & mask
+    var found: [ElfSymbol] = []
+    while nameSlots[s] != 0 {
+      let i = Int(nameSlots[s])
+      if nameBytes(i).elementsEqual(query) { found.append(symbol(at: i)) }
+      s = (s + 1) & mask
+    }
+    return found.sorted { ($0.binding == 0 ? 3 : $0.binding, $0.index) < ($1.binding == 0 ? 3 : $1.binding, $1.index) }
+  }
+
+  /// The preferred symbol named `name` (a global, else the first local).
+  public func first(_ name: String) -> ElfSymbol? { lookup(name).first }
+
+  // MARK: - By address
+
+  private func addressIndex() -> [UInt32] {
+    if let byAddress { return byAddress }
+    var idx: [UInt32] = []
+    idx.reserveCapacity(count)
+    for i in 1..<max(1, count) {
+      let type = info(i) & 0xf
+      guard type <= 2, u32(i, 0) != 0, value(i) >= Self.kernelHalf else { continue }
+      idx.append(UInt32(i))
+    }
+    idx.sort { value(Int($0)) < value(Int($1)) }
+    byAddress = idx
+    return idx
+  }
+
+  /// The symbol at or below link-time `address`, with the offset into it. Among symbols at the
+  /// same address, globals win over weak over local, sized over unsized.
+  public func symbolize(linkAddress address: UInt64) -> (symbol: ElfSymbol, offset: UInt64)? {
+    let idx = addressIndex()
+    var lo = 0
+    var hi = idx.count
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if value(Int(idx[mid])) <= address { lo = mid + 1 } else { hi = mid }
+    }
+    guard lo > 0 else { return nil }
+    let best = value(Int(idx[lo - 1]))
+    var candidates: [ElfSymbol] = []
+    var j = lo - 1
+    while j >= 0 && value(Int(idx[j])) == best {
+      candidates.append(symbol(at: Int(idx[j])))
+      j -= 1
+    }
+    let rank: (ElfSymbol) -> (Int, Int, String) = { s in
+      (s.binding == 1 ? 0 : s.binding == 2 ? 1 : 2, s.size > 0 ? 0 : 1, s.name)
+    }
+    guard let chosen = candidates.min(by: { rank($0) < rank($1) }) else { return nil }
+    return (chosen, address - best)
+  }
+}

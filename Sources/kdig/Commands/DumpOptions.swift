@@ -1,0 +1,37 @@
+// Options every command shares: which dump, which vmlinux, output format.
+
+import ArgumentParser
+import Foundation
+import Kdig
+
+struct DumpOptions: ParsableArguments {
+  @Option(name: .long, help: "The dump file (default: $KDIG_DUMP).")
+  var dump: String?
+
+  @Option(name: .long, help: "The vmlinux with debug info (default: $KDIG_VMLINUX, else searched).")
+  var vmlinux: String?
+
+  @Flag(name: .long, help: "Use the vmlinux even if its build-id does not match the dump.")
+  var force = false
+
+  @Flag(name: .long, help: "Print JSON instead of text.")
+  var json = false
+
+  /// Opens the session these options name.
+  func openSession() throws -> Session {
+    let env = ProcessInfo.processInfo.environment
+    guard let path = dump ?? env["KDIG_DUMP"], !path.isEmpty else {
+      throw UsageError("no dump given: use --dump PATH or set KDIG_DUMP")
+    }
+    let vm = vmlinux ?? env["KDIG_VMLINUX"].flatMap { $0.isEmpty ? nil : $0 }
+    return try Session(dumpPath: path, vmlinuxPath: vm, force: force)
+  }
+}
+
+/// A command-line mistake found after parsing (exit 64).
+struct UsageError: KdigError {
+  var message: String
+  init(_ message: String) { self.message = message }
+  var category: ErrorCategory { .usage }
+  var description: String { message }
+}

@@ -1,0 +1,94 @@
+// The command line's exit codes and error messages, on real dumps and on broken copies of them.
+
+import Foundation
+import KdigTestSupport
+import Testing
+
+@Suite struct ExitCodeTests {
+  func sample(_ name: String) throws -> Sample { try Samples.named(name).require() }
+
+  @Test func infoSucceedsAndJSONCarriesHexStrings() throws {
+    let s = try sample("6.12-qemu-elf")
+    let r = try KdigProcess.run(["info", "--json", "--dump", s.file, "--vmlinux", s.vmlinux])
+    #expect(r.status == 0, "\(r.stderr)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    #expect(json["schemaVersion"] as? Int == 1)
+    let result = try #require(json["result"] as? [String: Any])
+    let kaslr = try #require(result["kaslrOffset"] as? [String: Any])
+    #expect((kaslr["value"] as? String)?.hasPrefix("0x") == true)
+    #expect(kaslr["value"] as? String == s.kernel_offset_console)
+  }
+
+  @Test func environmentNamesTheDumpAndVmlinux() throws {
+    let s = try sample("6.12-qemu-elf")
+    let r = try KdigProcess.run(["sym", "idt_table"], environment: ["KDIG_DUMP": s.file, "KDIG_VMLINUX": s.vmlinux])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("(b) idt_table") || r.stdout.contains("(B) idt_table"))
+  }
+
+  @Test func usageErrorsExit64() throws {
+    let s = try sample("6.12-qemu-elf")
+    #expect(try KdigProcess.run(["info"]).status == 64)  // no dump at all
+    let r = try KdigProcess.run(["sym", "no_such_symbol_kdig", "--dump", s.file, "--vmlinux", s.vmlinux])
+    #expect(r.status == 64)
+    #expect(r.stderr.contains("no_such_symbol_kdig"))
+    #expect(try KdigProcess.run(["rd", "--no-such-flag"]).status == 64)
+  }
+
+  @Test func unmappedAddressExits1() throws {
+    let s = try sample("6.12-qemu-elf")
+    // Non-canonical under 4-level paging, and a canonical kernel address nothing maps.
+    for address in ["0x0000800000000000", "0xffffffffff7ff000"] {
+      let r = try KdigProcess.run(["rd", address, "--dump", s.file, "--vmlinux", s.vmlinux])
+      #expect(r.status == 1, "\(address): \(r.stderr)")
+      #expect(r.stderr.contains("virtual address"))
+    }
+  }
+
+  @Test func excludedPageExits2AndSaysExcluded() throws {
+    let filtered = try sample("6.12-kdump-zlib-d31")
+    // Find a page the -d 31 dump dropped but the unfiltered /proc/vmcore copy has.
+    let r0 = try KdigProcess.run(["rd", "-p", "0x1000", "--dump", filtered.file, "--vmlinux", filtered.vmlinux])
+    #expect(r0.status == 0 || r0.status == 2)
+    var found = false
+    for mib in stride(from: 64, to: 900, by: 16) {
+      let r = try KdigProcess.run(["rd", "-p", "0x" + String(UInt64(mib) << 20, radix: 16), "--dump", filtered.file, "--vmlinux", filtered.vmlinux])
+      if r.status == 2 && r.stderr.contains("excluded") {
+        #expect(r.stderr.contains(filtered.file))
+        found = true
+        break
+      }
+    }
+    #expect(found, "no excluded page found in a -d 31 dump")
+  }
+
+  @Test func wrongVmlinuxExits3() throws {
+    let s612 = try sample("6.12-qemu-elf")
+    let s61 = try sample("6.1-qemu-elf")
+    let r = try KdigProcess.run(["info", "--dump", s612.file, "--vmlinux", s61.vmlinux])
+    #expect(r.status == 3)
+    #expect(r.stderr.contains("does not match"))
+    let forced = try KdigProcess.run(["info", "--force", "--dump", s612.file, "--vmlinux", s61.vmlinux])
+    #expect(forced.status != 3)
+  }
+
+  @Test func notADumpExits2() throws {
+    let junk = try TemporaryFile(Array(repeating: 0x41, count: 4096), name: "junk")
+    let r = try KdigProcess.run(["info", "--dump", junk.path])
+    #expect(r.status == 2)
+    #expect(r.stderr.contains(junk.path))
+    let missing = try KdigProcess.run(["info", "--dump", "/nonexistent/vmcore"])
+    #expect(missing.status == 2)
+    #expect(missing.stderr.contains("/nonexistent/vmcore"))
+  }
+
+  @Test func jsonErrorIsParseable() throws {
+    let s = try sample("6.12-qemu-elf")
+    let r = try KdigProcess.run(["rd", "0x0000800000000000", "--json", "--dump", s.file, "--vmlinux", s.vmlinux])
+    #expect(r.status == 1)
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    let error = try #require(json["error"] as? [String: Any])
+    #expect(error["category"] as? String == "not-mapped")
+    #expect(error["exitCode"] as? Int == 1)
+  }
+}
