@@ -38,5 +38,5 @@ public func openDump(source: ByteSource, path: String, fileSize: UInt64) throws 
   throw UnsupportedError(
     file: path,
     reason: "not a dump kdig reads: expected an ELF core, a makedumpfile kdump (\"KDUMP   \"), "
-      + "a diskdump or a flattened makedumpfile stream at offset 0, found bytes \(shown)")
+      + "a diskdump or a flattened makedumpfile stream at offset 0x0, found bytes \(shown)")
 }

@@ -40,7 +40,8 @@ import Testing
     let s = try Samples.named(name).require()
     let size = try #require(try FileManager.default.attributesOfItem(atPath: s.file)[.size] as? Int)
     var cuts = [1, 16, 63, 64, 100, 300, 1000, 2000, 4096, 8192]
-    cuts += [size / 7, size / 3, size - 4096, size - 1]
+    // QEMU writes a few bytes after the last segment; cut inside segment data.
+    cuts += [size / 7, size / 3, size - 4096]
     for cut in cuts where cut < size {
       try expectMalformed(try prefix(of: s.file, length: cut), vmlinux: s.vmlinux, at: cut)
     }

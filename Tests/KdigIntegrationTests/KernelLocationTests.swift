@@ -11,8 +11,12 @@ import Testing
   /// samples), or the `/proc/kallsyms` line the sample's init prints before a kexec panic
   /// (crash_kexec runs before the notifier that prints Kernel Offset).
   static func consoleKASLR(_ s: Sample) -> UInt64? {
-    guard let path = s.console_log, let log = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-    for line in log.split(separator: "\n") {
+    // The serial console may hold bytes that are not UTF-8: decode leniently.
+    guard let path = s.console_log, let data = FileManager.default.contents(atPath: path) else { return nil }
+    let log = String(decoding: data, as: UTF8.self)
+    // Serial consoles end lines with CRLF, which Swift treats as one Character.
+    for rawLine in log.split(whereSeparator: \.isNewline) {
+      let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
       if line.contains("Kernel Offset: disabled") { return 0 }
       if let r = line.range(of: "Kernel Offset: 0x") {
         let digits = line[r.upperBound...].prefix { $0.isHexDigit }

@@ -106,8 +106,11 @@ public struct DrgnOracle {
   /// nil when drgn could not open the dump.
   public var opened: Bool { json["open_error"] is NSNull || json["open_error"] == nil }
 
+  /// A value recorded as "0x…" or as a JSON integer.
   public func hexValue(_ section: String, _ key: String) -> UInt64? {
-    guard let s = (json[section] as? [String: Any])?[key] as? String else { return nil }
+    let v = (json[section] as? [String: Any])?[key]
+    if let i = v as? Int { return UInt64(bitPattern: Int64(i)) }
+    guard let s = v as? String, s.hasPrefix("0x") else { return nil }
     return UInt64(s.dropFirst(2), radix: 16)
   }
 
