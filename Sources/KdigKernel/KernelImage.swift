@@ -40,8 +40,10 @@ public final class KernelImage {
       match = try Self.checkMatch(vmlinux: vmlinux, info: info, dumpPath: dump.path, force: force)
     }
     layout = try KernelLocator(dump: dump, vmcoreinfo: info, vmlinux: vmlinux).locate()
+    let physicalBits = info?.number("MAX_PHYSMEM_BITS").map { Int($0) } ?? 52
     let walker = PageTableWalker(
-      memory: dump, mode: layout.pagingMode.value, encryptionMask: layout.encryptionMask.value)
+      memory: dump, mode: layout.pagingMode.value, encryptionMask: layout.encryptionMask.value,
+      physicalBits: physicalBits)
     kernelSpace = PageTableAddressSpace(walker: walker, root: layout.rootTable.value)
     if let vmlinux, match == nil {
       match = try checkBanner(vmlinux: vmlinux, force: force)
@@ -76,6 +78,23 @@ public final class KernelImage {
       .mismatch,
       "vmlinux \(vmlinux.path) does not match the dump \(dumpPath): its linux_banner is "
         + "\"\(expected.trimmingWhitespace())\" but the dump has \"\(seen.trimmingWhitespace())\"; use --force to use it anyway")
+  }
+
+  // MARK: - Page-table conventions
+
+  /// Decodes entries with this kernel's software bits and swap-type layout. MAX_SWAPFILES
+  /// is the length of `swap_info[]` in DWARF when there is a vmlinux.
+  public func entryDecoder() -> EntryDecoder {
+    var maxSwap: Int?
+    if let t = try? types(), let length = try? t.arrayLength(ofVariable: "swap_info") { maxSwap = length }
+    return EntryDecoder(
+      frameMask: kernelSpace.walker.frameMask,
+      kernelBits: .forRelease(vmcoreinfo?.osRelease ?? vmlinux?.release), maxSwapFiles: maxSwap)
+  }
+
+  /// A walker for another root (a task's PGD, a CR3) with the kernel's settings.
+  public func addressSpace(root: UInt64) -> PageTableAddressSpace {
+    PageTableAddressSpace(walker: kernelSpace.walker, root: root)
   }
 
   // MARK: - Types

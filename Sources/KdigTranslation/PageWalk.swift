@@ -16,6 +16,14 @@ public struct WalkStep: Sendable, Codable {
   public var entryAddress: UInt64
   /// The entry's value.
   public var entry: PageTableEntry
+
+  public init(level: PageTableLevel, tableAddress: UInt64, index: Int, entryAddress: UInt64, entry: PageTableEntry) {
+    self.level = level
+    self.tableAddress = tableAddress
+    self.index = index
+    self.entryAddress = entryAddress
+    self.entry = entry
+  }
 }
 
 /// A successful translation.
@@ -30,6 +38,11 @@ public struct Translation: Sendable, Codable {
   public var pageBase: UInt64
   /// Every level visited, root first.
   public var steps: [WalkStep]
+
+  /// Rights that hold across every level of the path.
+  public var permissions: EffectivePermissions { EffectivePermissions(steps: steps) }
+  /// The leaf entry.
+  public var leaf: PageTableEntry { steps.last?.entry ?? PageTableEntry(0) }
 }
 
 /// Why a virtual address did not translate.
@@ -41,6 +54,10 @@ public struct TranslationError: KdigError {
     case notPresent
     /// A table on the path is not readable from the dump.
     case tableUnreadable(MemoryError)
+    /// An entry points back at a table already on this walk's path.
+    case loop(table: UInt64)
+    /// An entry points at a table above the machine's physical address limit.
+    case tableBeyondLimit(table: UInt64, bits: Int)
   }
 
   public var virtualAddress: UInt64
@@ -63,6 +80,11 @@ public struct TranslationError: KdigError {
     case .tableUnreadable(let e):
       let level = steps.last.map { " reading the \($0.level.name) table" } ?? ""
       return "\(va): cannot walk\(level): \(e)"
+    case .loop(let table):
+      let at = steps.last.map { " (\($0.level.name.lowercased())[\($0.index)] = 0x\(hex($0.entry.raw)))" } ?? ""
+      return "\(va): page-table loop: the walk returns to the table at physical 0x\(hex(table))\(at)"
+    case .tableBeyondLimit(let table, let bits):
+      return "\(va): entry points at a table at physical 0x\(hex(table)), beyond the \(bits)-bit physical address limit"
     }
   }
 }
@@ -76,11 +98,16 @@ public struct PageTableWalker {
 
   /// - Parameter encryptionMask: bits the kernel sets in entries that are not address bits
   ///   (VMCOREINFO `NUMBER(sme_mask)`).
-  public init(memory: any PhysicalMemory, mode: PagingMode, encryptionMask: UInt64 = 0) {
+  /// Highest physical address bit + 1 (VMCOREINFO `NUMBER(MAX_PHYSMEM_BITS)`): a table above
+  /// it is reported, not read.
+  public let physicalBits: Int
+
+  public init(memory: any PhysicalMemory, mode: PagingMode, encryptionMask: UInt64 = 0, physicalBits: Int = 52) {
     self.memory = memory
     self.mode = mode
     // __PHYSICAL_MASK: 52 address bits (PHYSADDR_BITS_MAX), sme_me_mask cleared.
     frameMask = 0x000f_ffff_ffff_f000 & ~encryptionMask
+    self.physicalBits = min(max(physicalBits, 32), 52)
   }
 
   /// Translates `virtualAddress` starting from the top-level table at physical `root`.
@@ -113,7 +140,15 @@ public struct PageTableWalker {
           virtualAddress: virtualAddress, physicalAddress: base | (virtualAddress & (size - 1)),
           leafLevel: level, pageSize: size, pageBase: base, steps: steps)
       }
-      table = raw & frameMask
+      let next = raw & frameMask
+      if steps.contains(where: { $0.tableAddress == next }) {
+        throw TranslationError(virtualAddress: virtualAddress, reason: .loop(table: next), steps: steps)
+      }
+      if next >> UInt64(physicalBits) != 0 {
+        throw TranslationError(
+          virtualAddress: virtualAddress, reason: .tableBeyondLimit(table: next, bits: physicalBits), steps: steps)
+      }
+      table = next
     }
     // Unreachable: the PTE level always returns or throws above.
     throw TranslationError(virtualAddress: virtualAddress, reason: .notPresent, steps: steps)

@@ -17,5 +17,8 @@ struct KdigCommand: ParsableCommand {
       64 usage.
       """,
     version: "0.1.0",
-    subcommands: [InfoCommand.self, ReadCommand.self, SymCommand.self, PrintCommand.self])
+    subcommands: [
+      InfoCommand.self, ReadCommand.self, SymCommand.self, PrintCommand.self, VtopCommand.self,
+      PtovCommand.self, PteCommand.self, PtdumpCommand.self,
+    ])
 }

@@ -18,8 +18,8 @@ func exitCode(for category: ErrorCategory) -> Int32 {
 struct CommandOutput {
   var text: () -> String
   var json: () -> String
-  /// True when the command found problems (exit 1).
-  var findings = false
+  /// Exit status when the command ran: 0, 1 (findings) or 2 (memory not in the dump).
+  var status: Int32 = 0
 }
 
 /// Runs `body`; on failure prints `kdig: error: …` (or a JSON error) and exits with its code.
@@ -27,7 +27,7 @@ func runCommand(_ command: String, json: Bool, _ body: () throws -> CommandOutpu
   do {
     let out = try body()
     if json { print(out.json()) } else { print(out.text(), terminator: "") }
-    if out.findings { throw ExitCode(1) }
+    if out.status != 0 { throw ExitCode(out.status) }
   } catch let e as ExitCode {
     throw e
   } catch {

@@ -1,0 +1,116 @@
+// The kernel's task list, walked from init_task through task_struct.tasks (thread-group
+// leaders) and each leader's signal->thread_head / thread_node list (threads), with struct
+// offsets from DWARF. Bounded: a corrupt list ends with an error, never a hang.
+
+import KdigBinary
+import KdigKernel
+
+/// One task as `vtop -c` needs it.
+public struct TaskInfo: Sendable, Encodable {
+  public var pid: Int32
+  public var comm: String
+  /// Address of the task_struct.
+  public var task: Hex64
+  /// task->mm (0 for kernel threads).
+  public var mm: Hex64
+  /// mm->pgd (virtual), when there is an mm.
+  public var pgd: Hex64?
+}
+
+/// Why a task list walk stopped.
+public struct TaskListError: KdigError {
+  public var message: String
+  public var category: ErrorCategory { .malformedInput }
+  public var description: String { message }
+}
+
+/// Reads the task list of a kernel.
+public struct TaskList {
+  public let kernel: KernelImage
+  /// More tasks than this means the list is corrupt (PID_MAX_LIMIT is 4M).
+  public static let limit = 1 << 22
+
+  public init(kernel: KernelImage) { self.kernel = kernel }
+
+  struct Layout {
+    var tasks, pid, comm, commSize, mm, pgd: Int
+    var signal, threadHead, threadNode: Int?
+  }
+
+  func layout() throws -> Layout {
+    let t = try kernel.types()
+    let comm = try t.member("task_struct.comm")
+    var threadHead: Int?
+    var threadNode: Int?
+    var signal: Int?
+    if let head = try? t.offsetof("signal_struct.thread_head"), let node = try? t.offsetof("task_struct.thread_node"),
+      let sig = try? t.offsetof("task_struct.signal")
+    {
+      (threadHead, threadNode, signal) = (head, node, sig)
+    }
+    return Layout(
+      tasks: try t.offsetof("task_struct.tasks"), pid: try t.offsetof("task_struct.pid"),
+      comm: comm.offset, commSize: max(1, min(comm.size ?? 16, 64)), mm: try t.offsetof("task_struct.mm"),
+      pgd: try t.offsetof("mm_struct.pgd"), signal: signal, threadHead: threadHead, threadNode: threadNode)
+  }
+
+  /// Every task: leaders in list order, each followed by its other threads.
+  public func all() throws -> [TaskInfo] {
+    let l = try layout()
+    let space = kernel.kernelSpace
+    let initTask = try kernel.lookup("init_task").address
+    var out: [TaskInfo] = []
+    var seen = Set<UInt64>()
+    var leader = initTask
+    repeat {
+      guard seen.insert(leader).inserted, out.count < Self.limit else {
+        throw TaskListError(message: "task list loops or is too long at task_struct 0x\(hex(leader))")
+      }
+      out.append(try info(leader, l))
+      for thread in try threads(of: leader, l) where seen.insert(thread).inserted {
+        out.append(try info(thread, l))
+      }
+      let next = try space.u64(at: leader &+ UInt64(l.tasks))
+      leader = next &- UInt64(l.tasks)
+    } while leader != initTask
+    return out
+  }
+
+  /// Threads other than `leader` on its signal->thread_head list (6.7+ kernels).
+  func threads(of leader: UInt64, _ l: Layout) throws -> [UInt64] {
+    guard let signalOff = l.signal, let headOff = l.threadHead, let nodeOff = l.threadNode else { return [] }
+    let space = kernel.kernelSpace
+    let signal = try space.u64(at: leader &+ UInt64(signalOff))
+    guard signal != 0 else { return [] }
+    let head = signal &+ UInt64(headOff)
+    var out: [UInt64] = []
+    var node = try space.u64(at: head)
+    while node != head && out.count < Self.limit {
+      let task = node &- UInt64(nodeOff)
+      if task != leader { out.append(task) }
+      node = try space.u64(at: node)
+    }
+    return out
+  }
+
+  func info(_ task: UInt64, _ l: Layout) throws -> TaskInfo {
+    let space = kernel.kernelSpace
+    let pid = try space.integer(Int32.self, at: task &+ UInt64(l.pid))
+    let commBytes = try space.bytes(at: task &+ UInt64(l.comm), count: l.commSize)
+    let mm = try space.u64(at: task &+ UInt64(l.mm))
+    let pgd = mm == 0 ? nil : try? space.u64(at: mm &+ UInt64(l.pgd))
+    return TaskInfo(
+      pid: pid, comm: String(decoding: commBytes.prefix { $0 != 0 }, as: UTF8.self), task: Hex64(task),
+      mm: Hex64(mm), pgd: pgd.map { Hex64($0) })
+  }
+
+  /// The task with `pid`, or whose task_struct is at `address`.
+  public func find(_ selector: String) throws -> TaskInfo {
+    let tasks = try all()
+    if let pid = Int32(selector), let t = tasks.first(where: { $0.pid == pid }) { return t }
+    if let address = parseInteger(selector, defaultHex: true), let t = tasks.first(where: { $0.task.value == address }) {
+      return t
+    }
+    throw TaskListError(message: "no task with PID or task_struct address \(selector)")
+  }
+}
