@@ -83,10 +83,12 @@ public final class KernelImage {
   // MARK: - Page-table conventions
 
   /// Decodes entries with this kernel's software bits and swap-type layout. MAX_SWAPFILES
-  /// is the length of `swap_info[]` in DWARF when there is a vmlinux.
+  /// is the length of `swap_info[MAX_SWAPFILES]` (its ELF symbol size / 8: no DWARF needed).
   public func entryDecoder() -> EntryDecoder {
     var maxSwap: Int?
-    if let t = try? types(), let length = try? t.arrayLength(ofVariable: "swap_info") { maxSwap = length }
+    if let s = try? symbols().first("swap_info"), s.size >= 8, s.size % 8 == 0, s.size <= 32 * 8 {
+      maxSwap = Int(s.size / 8)
+    }
     return EntryDecoder(
       frameMask: kernelSpace.walker.frameMask,
       kernelBits: .forRelease(vmcoreinfo?.osRelease ?? vmlinux?.release), maxSwapFiles: maxSwap)

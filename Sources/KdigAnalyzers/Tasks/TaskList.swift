@@ -15,6 +15,8 @@ public struct TaskInfo: Sendable, Encodable {
   public var mm: Hex64
   /// mm->pgd (virtual), when there is an mm.
   public var pgd: Hex64?
+  /// What could not be read about this task (filtered dumps drop pages).
+  public var problem: String?
 }
 
 /// Why a task list walk stopped.
@@ -66,11 +68,25 @@ public struct TaskList {
       guard seen.insert(leader).inserted, out.count < Self.limit else {
         throw TaskListError(message: "task list loops or is too long at task_struct 0x\(hex(leader))")
       }
-      out.append(try info(leader, l))
-      for thread in try threads(of: leader, l) where seen.insert(thread).inserted {
-        out.append(try info(thread, l))
+      var leaderInfo = info(leader, l)
+      var members: [TaskInfo] = []
+      do {
+        for thread in try threads(of: leader, l) where seen.insert(thread).inserted {
+          members.append(info(thread, l))
+        }
+      } catch {
+        // A filtered dump may lack the page of signal_struct: keep the task, say what is missing.
+        leaderInfo.problem = "thread list unreadable: \(error)"
       }
-      let next = try space.u64(at: leader &+ UInt64(l.tasks))
+      guard let next = try? space.u64(at: leader &+ UInt64(l.tasks)) else {
+        // The list cannot go on: report what was read, and why it stops here.
+        leaderInfo.problem = "task list ends here: tasks.next of this task is not readable"
+        out.append(leaderInfo)
+        out += members
+        break
+      }
+      out.append(leaderInfo)
+      out += members
       leader = next &- UInt64(l.tasks)
     } while leader != initTask
     return out
@@ -93,15 +109,21 @@ public struct TaskList {
     return out
   }
 
-  func info(_ task: UInt64, _ l: Layout) throws -> TaskInfo {
+  /// One task's fields; what cannot be read is said in `problem` (filtered dumps drop pages).
+  func info(_ task: UInt64, _ l: Layout) -> TaskInfo {
     let space = kernel.kernelSpace
-    let pid = try space.integer(Int32.self, at: task &+ UInt64(l.pid))
-    let commBytes = try space.bytes(at: task &+ UInt64(l.comm), count: l.commSize)
-    let mm = try space.u64(at: task &+ UInt64(l.mm))
-    let pgd = mm == 0 ? nil : try? space.u64(at: mm &+ UInt64(l.pgd))
-    return TaskInfo(
-      pid: pid, comm: String(decoding: commBytes.prefix { $0 != 0 }, as: UTF8.self), task: Hex64(task),
-      mm: Hex64(mm), pgd: pgd.map { Hex64($0) })
+    var t = TaskInfo(pid: -1, comm: "", task: Hex64(task), mm: Hex64(0), pgd: nil, problem: nil)
+    do {
+      t.pid = try space.integer(Int32.self, at: task &+ UInt64(l.pid))
+      let commBytes = try space.bytes(at: task &+ UInt64(l.comm), count: l.commSize)
+      t.comm = String(decoding: commBytes.prefix { $0 != 0 }, as: UTF8.self)
+      let mm = try space.u64(at: task &+ UInt64(l.mm))
+      t.mm = Hex64(mm)
+      if mm != 0 { t.pgd = Hex64(try space.u64(at: mm &+ UInt64(l.pgd))) }
+    } catch {
+      t.problem = "\(error)"
+    }
+    return t
   }
 
   /// The task with `pid`, or whose task_struct is at `address`.
