@@ -29,7 +29,8 @@ public enum PteRenderer {
     let w1 = max(pte.count, 3)
     let w2 = max(phys.count, 8)
     var out = VtopRenderer.center("PTE", w1) + "  " + VtopRenderer.center("PHYSICAL", w2) + "  FLAGS\n"
-    out += rightPad(pte, w1) + "  " + rightPad(phys, w2) + "  (\(a.crashFlags.isEmpty ? "no mapping" : a.crashFlags.joined(separator: "|")))\n\n"
+    out += VtopRenderer.center(pte, w1, rightBias: true) + "  " + VtopRenderer.center(phys, w2, rightBias: true)
+    out += "  (\(a.crashFlags.isEmpty ? "no mapping" : a.crashFlags.joined(separator: "|")))\n\n"
     var lines = LabeledLines()
     lines.add("LEVEL", a.level)
     lines.add("MEANING", a.meaning + (a.pageSize.map { ", \(humanSize($0)) page" } ?? ""))

@@ -11,11 +11,13 @@ public enum VtopRenderer {
     answers.map(render).joined(separator: "\n")
   }
 
-  /// crash's mkstring(CENTER|LJUST).
-  static func center(_ s: String, _ width: Int) -> String {
+  /// crash's mkstring(CENTER|LJUST) (headers) or CENTER|RJUST (values, `rightBias`): an odd
+  /// leftover space goes right, or left with RJUST (tools.c mkstring).
+  static func center(_ s: String, _ width: Int, rightBias: Bool = false) -> String {
     guard s.count < width else { return s }
-    let left = (width - s.count) / 2
-    return String(repeating: " ", count: left) + s + String(repeating: " ", count: width - s.count - left)
+    let extra = width - s.count
+    let left = extra / 2 + (rightBias ? extra % 2 : 0)
+    return String(repeating: " ", count: left) + s + String(repeating: " ", count: extra - left)
   }
 
   public static func render(_ a: VtopAnswer) -> String {
@@ -44,7 +46,8 @@ public enum VtopRenderer {
         let w1 = max(pte.count, 3)
         let w2 = max(phys.count, 8)
         out += center("PTE", w1) + "  " + center("PHYSICAL", w2) + "  FLAGS\n"
-        out += rightPad(pte, w1) + "  " + rightPad(phys, w2) + "  (\(a.crashFlags.joined(separator: "|")))\n"
+        out += center(pte, w1, rightBias: true) + "  " + center(phys, w2, rightBias: true)
+        out += "  (\(a.crashFlags.joined(separator: "|")))\n"
       }
       if let p = a.page {
         out += "\n      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS\n"

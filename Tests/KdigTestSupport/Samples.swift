@@ -140,3 +140,44 @@ public func bytesFromHex(_ s: String) -> [UInt8] {
   }
   return out
 }
+
+/// drgn's page-table oracle for one sample (Samples/oracles/vtop_drgn.py).
+public struct VtopOracle {
+  public let json: [String: Any]
+
+  public init?(sample: Sample) {
+    let path = sample.file.replacingOccurrences(of: ".vmcore", with: "")
+      .replacingOccurrences(of: "/samples/", with: "/samples/oracle/") + ".vtop.drgn.json"
+    guard let data = FileManager.default.contents(atPath: path),
+      let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      obj["open_error"] is NSNull
+    else { return nil }
+    json = obj
+  }
+
+  /// [address, region, physical or nil, error or nil, page size or nil].
+  public var addresses: [(UInt64, String, UInt64?, String?, Int?)] {
+    (json["addresses"] as? [[Any]] ?? []).compactMap { row in
+      guard row.count >= 4, let a = hexString(row[0]), let region = row[1] as? String else { return nil }
+      return (a, region, hexString(row[2]), row[3] as? String, row.count > 4 ? row[4] as? Int : nil)
+    }
+  }
+
+  /// PTI user-PGD translations: [address, region, physical or nil, error or nil].
+  public var ptiUser: (enabled: Bool, rows: [(UInt64, UInt64?, String?)]) {
+    let p = json["pti_user"] as? [String: Any] ?? [:]
+    let rows = (p["addresses"] as? [[Any]] ?? []).compactMap { row -> (UInt64, UInt64?, String?)? in
+      guard row.count >= 4, let a = hexString(row[0]) else { return nil }
+      return (a, hexString(row[2]), row[3] as? String)
+    }
+    return ((p["pti_enabled"] as? Bool) ?? false, rows)
+  }
+
+  /// Task translations: [pid, address, kind, pa, error, user-PGD pa, user-PGD error].
+  public var tasks: [(Int, UInt64, UInt64?, String?, UInt64?)] {
+    (json["task_vtop"] as? [[Any]] ?? []).compactMap { row in
+      guard row.count >= 7, let pid = row[0] as? Int, let a = hexString(row[1]) else { return nil }
+      return (pid, a, hexString(row[3]), row[4] as? String, hexString(row[5]))
+    }
+  }
+}

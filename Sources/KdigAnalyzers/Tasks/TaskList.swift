@@ -56,16 +56,33 @@ public struct TaskList {
       pgd: try t.offsetof("mm_struct.pgd"), signal: signal, threadHead: threadHead, threadNode: threadNode)
   }
 
-  /// Every task: leaders in list order, each followed by its other threads.
+  /// Every task: leaders in list order, each followed by its other threads. When a task in
+  /// the middle is unreadable (a filtered dump dropped its page), the list is walked backwards
+  /// from init_task through tasks.prev to recover the tasks after the gap.
   public func all() throws -> [TaskInfo] {
     let l = try layout()
-    let space = kernel.kernelSpace
     let initTask = try kernel.lookup("init_task").address
-    var out: [TaskInfo] = []
     var seen = Set<UInt64>()
-    var leader = initTask
+    var out = try walk(from: initTask, head: initTask, forward: true, l, &seen)
+    if out.last?.problem?.hasPrefix("gap in the task list") == true {
+      let tail = try walk(from: initTask, head: initTask, forward: false, l, &seen)
+      out += tail.dropFirst().reversed()
+    }
+    return out
+  }
+
+  func walk(from start: UInt64, head: UInt64, forward: Bool, _ l: Layout, _ seen: inout Set<UInt64>) throws
+    -> [TaskInfo]
+  {
+    let space = kernel.kernelSpace
+    var out: [TaskInfo] = []
+    var leader = start
+    var first = true
     repeat {
-      guard seen.insert(leader).inserted, out.count < Self.limit else {
+      if !first && !seen.insert(leader).inserted { break }  // met the forward walk
+      if first { seen.insert(leader) }
+      first = false
+      guard out.count < Self.limit else {
         throw TaskListError(message: "task list loops or is too long at task_struct 0x\(hex(leader))")
       }
       var leaderInfo = info(leader, l)
@@ -78,9 +95,10 @@ public struct TaskList {
         // A filtered dump may lack the page of signal_struct: keep the task, say what is missing.
         leaderInfo.problem = "thread list unreadable: \(error)"
       }
-      guard let next = try? space.u64(at: leader &+ UInt64(l.tasks)) else {
+      // list_head: next at +0, prev at +8.
+      guard let next = try? space.u64(at: leader &+ UInt64(l.tasks) &+ (forward ? 0 : 8)) else {
         // The list cannot go on: report what was read, and why it stops here.
-        leaderInfo.problem = "task list ends here: tasks.next of this task is not readable"
+        leaderInfo.problem = "gap in the task list: tasks.next of this task is not in the dump; later tasks come from walking the list backwards"
         out.append(leaderInfo)
         out += members
         break
@@ -88,7 +106,7 @@ public struct TaskList {
       out.append(leaderInfo)
       out += members
       leader = next &- UInt64(l.tasks)
-    } while leader != initTask
+    } while leader != head
     return out
   }
 
