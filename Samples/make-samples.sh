@@ -217,6 +217,19 @@ run_oracles() {
     if [[ ${FORMAT[$n]} == elf-* ]]; then
         run_oracle "$o.notes.txt" "$f" "$od/notes.py" -- python3 "$od/notes.py" "$f" "$o.notes.txt"
     fi
+    # Page-table oracles (vtop): drgn follow_phys for >= 10,000 addresses; crash "vtop" on the
+    # same list where crash reads the dump (its crash oracle exited 0). When drgn cannot open
+    # the sample, crash uses the list of the unit's primary (same memory); the list depends on
+    # vtop_drgn.py, so that script is part of the crash oracle's stamp.
+    run_oracle "$o.vtop.drgn.json" "$f" "$od/vtop_drgn.py" -- \
+        "$CACHE/venv-drgn/bin/python" "$od/vtop_drgn.py" "$f" "$kdir/vmlinux" "$o.vtop.drgn.json"
+    if grep -qx '# exit status: 0' "$o.crash.txt"; then
+        local list=$o.vtop.drgn.json
+        grep -q '^"open_error":"' "$list" &&
+            list=$OUT/oracle/$(unit_members "${UNIT[$n]}" | head -n1).vtop.drgn.json
+        run_oracle "$o.vtop.crash.txt" "$f" "$od/vtop_crash.sh" "$od/vtop_drgn.py" -- \
+            "$od/vtop_crash.sh" "$f" "$kdir/vmlinux" "$list" "$o.vtop.crash.txt"
+    fi
 }
 
 # ---- main --------------------------------------------------------------------------

@@ -74,6 +74,7 @@ def main():
             "console_log": log,
             "oracles": {kind: os.path.join(out_dir, "oracle", f"{name}.{kind}.{ext}")
                         for kind, ext in (("drgn", "json"), ("crash", "txt"), ("dmesg", "txt"),
+                                          ("vtop.drgn", "json"), ("vtop.crash", "txt"),
                                           ("notes", "txt"))
                         if os.path.isfile(os.path.join(out_dir, "oracle", f"{name}.{kind}.{ext}"))},
         })

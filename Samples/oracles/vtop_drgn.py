@@ -16,6 +16,7 @@ import os
 import random
 import sys
 import time
+import traceback
 
 import drgn
 from drgn import Program
@@ -40,8 +41,10 @@ X86_FEATURE_PTI = 7 * 32 + 11
 PTI_USER_PGD_OFFSET = PAGE                    # kernel_to_user_pgdp(): pgd | (1 << PAGE_SHIFT)
 
 # Addresses per region (the total is >= 10,000).
-BUDGET = {"kernel": 1200, "direct_map": 1200, "vmalloc": 1200, "vmemmap": 1200,
-          "cpu_entry_area": 1200, "modules": 1200, "fixmap": 1200,
+# crash translates (prints a VIRTUAL/PHYSICAL line for) the seven main regions and most of
+# other_kernel: 7 * 1400 + ~650 >= 10,000 comparable addresses per sample.
+BUDGET = {"kernel": 1400, "direct_map": 1400, "vmalloc": 1400, "vmemmap": 1400,
+          "cpu_entry_area": 1400, "modules": 1400, "fixmap": 1400,
           "other_kernel": 800, "noncanonical": 800, "user": 800}
 TASK_VTOP_PER_TASK = 48
 
@@ -156,8 +159,8 @@ class Oracle:
         L["fixaddr_tot_start"] = L["fixaddr_top"] - L["fix_end_of_fixed"] * PAGE
         L["vsyscall_addr"] = VSYSCALL_ADDR
         L["espfix_base"] = ESPFIX_BASE
-        # LDT_BASE_ADDR = LDT_PGD_ENTRY << PGDIR_SHIFT (L4: -240UL << 39, L5: -112UL << 48)
-        L["ldt_base"] = ((-112 << 48) if self.l5 else (-240 << 39)) & U64
+        # LDT_BASE_ADDR = LDT_PGD_ENTRY (-240UL since v4.17) << PGDIR_SHIFT (39, or 48 with L5)
+        L["ldt_base"] = (-240 << (48 if self.l5 else 39)) & U64
         L["max_pfn"] = self.var("max_pfn")
         L["struct_page_size"] = drgn.sizeof(p.type("struct page"))
         return L
@@ -205,6 +208,14 @@ def main():
     except drgn.MissingDebugInfoError as e:
         res["missing_debug_info"] = str(e)
     res["open_error"] = None
+    try:
+        run(prog, name, res, t0)
+    except Exception as e:  # a failure is a result too: recorded, the build goes on
+        res["error"] = f"{err_text(e)} ({traceback.extract_tb(e.__traceback__)[-1].lineno})"
+    write(out, res)
+
+
+def run(prog, name, res, t0):
     o = Oracle(prog, name)
     L = o.layout()
     o.pgd_pa = o.translate(prog["init_mm"].pgd.value_())[0]
@@ -260,9 +271,8 @@ def main():
         res["pti_user"].update(pgd=hex(upgd), counts=ucounts, addresses=uentries)
     res["task_vtop"] = task_vtop(o, tasks, addrs, pti)
     res["generation_problems"] = o.problems
-    res["timing_seconds"] = {"generate": round(t1 - t0, 3), "translate": round(t2 - t1, 3),
+    res["timing_seconds"] = {"open_and_generate": round(t1 - t0, 3), "translate": round(t2 - t1, 3),
                              "total": round(time.monotonic() - t0, 3)}
-    write(out, res)
 
 
 def pti_enabled(prog):

@@ -68,9 +68,12 @@ struct CrashVtopBlock {
     return with.isEmpty ? all : with
   }
 
-  static func transcriptPath(_ s: Sample) -> String {
-    s.file.replacingOccurrences(of: ".vmcore", with: "").replacingOccurrences(of: "/samples/", with: "/samples/oracle/")
-      + ".vtop.crash.txt"
+  static func transcriptPath(_ s: Sample) -> String { s.oracles?["vtop.crash"] ?? "" }
+
+  @Test func everySixOneSampleHasACrashTranscript() throws {
+    for s in try Samples.all() where s.kernel_release.hasPrefix("6.1.") {
+      #expect(FileManager.default.fileExists(atPath: Self.transcriptPath(s)), "no crash vtop transcript for \(s.name)")
+    }
   }
 
   @Test(arguments: samples)

@@ -146,9 +146,7 @@ public struct VtopOracle {
   public let json: [String: Any]
 
   public init?(sample: Sample) {
-    let path = sample.file.replacingOccurrences(of: ".vmcore", with: "")
-      .replacingOccurrences(of: "/samples/", with: "/samples/oracle/") + ".vtop.drgn.json"
-    guard let data = FileManager.default.contents(atPath: path),
+    guard let path = sample.oracles?["vtop.drgn"], let data = FileManager.default.contents(atPath: path),
       let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
       obj["open_error"] is NSNull
     else { return nil }
