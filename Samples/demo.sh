@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash Samples/build-deps.sh
 bash Samples/make-samples.sh 6.12-qemu-elf
-swift build -c release --product kdig
+swift build -c release --static-swift-stdlib --product kdig
 CACHE=${KDIG_CACHE:-$HOME/.cache/kdig}
 export KDIG_DUMP=$CACHE/samples/6.12-qemu-elf.vmcore
 KDIG_VMLINUX=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(next(s["vmlinux"] for s in m["samples"] if s["name"]=="6.12-qemu-elf"))' "$CACHE/samples/manifest.json")

@@ -127,6 +127,19 @@ if oracles && FileManager.default.isExecutableFile(atPath: drgn) {
 }
 printRows("p: a typed kernel variable", rows)
 
+// MARK: - kdig vtop vs drgn follow_phys of the same address
+
+rows = [bench("kdig vtop 0xfffffe0000000000", [kdig, "vtop", "0xfffffe0000000000", "--dump", dump, "--vmlinux", vmlinux], runs: runs)]
+if oracles && FileManager.default.isExecutableFile(atPath: drgn) {
+  rows.append(
+    bench(
+      "drgn follow_phys(init_mm, 0xfffffe0000000000)",
+      [drgn, "-q", "-c", dump, "-s", vmlinux, "-e",
+       "from drgn.helpers.linux.mm import follow_phys; print(hex(follow_phys(prog['init_mm'].address_of_(), 0xfffffe0000000000)))"],
+      runs: runs))
+}
+printRows("vtop: one address through the page tables", rows)
+
 // MARK: - Library: bulk translation and reads
 
 do {

@@ -97,6 +97,14 @@ struct CrashTranscript {
     let banner = try session.kernel.lookup("linux_banner").address
     let words = try MemoryReader(kernel: session.kernel).words(at: banner, count: 8, kind: .kernelVirtual)
     #expect(MemoryRenderer.render(words).split(separator: "\n").map(String.init) == crash.lines("rd -64 linux_banner 8"))
+    // vtop: crash's block, line for line, up to its FLAGS line (trailing blanks aside).
+    let space = try session.kernel.resolve(.kernel, userPGD: false)
+    let answer = VtopAnalyzer(kernel: session.kernel).translate(KernelConstants.cpuEntryAreaBase, in: space)
+    let trim: (String) -> String = { line in String(line.reversed().drop { $0 == " " }.reversed()) }
+    let mine = VtopRenderer.render(answer).split(separator: "\n", omittingEmptySubsequences: false).map { trim(String($0)) }
+    let theirs = (crash.sections["vtop fffffe0000000000"] ?? []).map(trim)
+    let flagsLine = try #require(theirs.firstIndex { $0.contains("(PRESENT") }, "no FLAGS line in crash's vtop")
+    #expect(Array(mine.prefix(flagsLine + 1)) == Array(theirs.prefix(flagsLine + 1)))
     let phys = try MemoryReader(kernel: session.kernel).words(at: 0x1000, count: 8, kind: .physical)
     #expect(MemoryRenderer.render(phys).split(separator: "\n").map(String.init) == crash.lines("rd -p 0x1000 8"))
   }

@@ -40,7 +40,7 @@ public struct PhysicalToVirtual {
     guard let pa = parseInteger(text, defaultHex: true) else {
       throw AddressSpaceError(message: "ptov: not a physical address: \(text)", category: .usage)
     }
-    let va = kernel.memoryMap().pageOffsetBase.value &+ pa
+    let va = kernel.memoryMap(pti: false).pageOffsetBase.value &+ pa
     let walked = try? kernel.kernelSpace.walk(va)
     let mapped = walked?.physicalAddress == pa
     return PtovAnswer(

@@ -65,7 +65,7 @@ public struct VtopAnalyzer {
   public init(kernel: KernelImage) {
     self.kernel = kernel
     decoder = kernel.entryDecoder()
-    map = kernel.memoryMap()
+    map = kernel.memoryMap(pti: false)
     regions = kernel.regions(map)
   }
 

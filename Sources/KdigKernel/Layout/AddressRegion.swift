@@ -67,7 +67,7 @@ public struct KernelRegions: Sendable {
 extension KernelImage {
   /// The region layout of this dump's kernel.
   public func regions(_ map: KernelMemoryMap? = nil) -> KernelRegions {
-    let m = map ?? memoryMap()
+    let m = map ?? memoryMap(pti: false)
     return KernelRegions(
       mode: layout.pagingMode.value, pageOffset: m.pageOffsetBase.value, vmallocBase: m.vmallocBase.value,
       vmemmapBase: m.vmemmapBase.value)

@@ -17,8 +17,8 @@ public struct KernelMemoryMap: Sendable {
 }
 
 extension KernelImage {
-  /// Finds the region bases and PTI state.
-  public func memoryMap() -> KernelMemoryMap {
+  /// Finds the region bases and, unless `pti` is false (it needs DWARF), the PTI state.
+  public func memoryMap(pti wantPTI: Bool = true) -> KernelMemoryMap {
     let five = layout.pagingMode.value == .fiveLevel
     let pageOffset =
       variable("page_offset_base")
@@ -34,7 +34,7 @@ extension KernelImage {
       ?? variable("vmemmap_base")
       ?? Found(KernelConstants.defaultVmemmapBase(five), "default __VMEMMAP_BASE (not read from the dump)")
     return KernelMemoryMap(
-      pageOffsetBase: pageOffset, vmallocBase: vmalloc, vmemmapBase: vmemmap, pti: ptiState())
+      pageOffsetBase: pageOffset, vmallocBase: vmalloc, vmemmapBase: vmemmap, pti: wantPTI ? ptiState() : nil)
   }
 
   /// The value of a u64 kernel variable, read through the kernel page tables.

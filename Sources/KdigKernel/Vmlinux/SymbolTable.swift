@@ -102,20 +102,37 @@ public final class SymbolTable {
     return h
   }
 
-  private func isIndexed(_ i: Int) -> Bool {
-    let type = info(i) & 0xf
-    return type != 3 && type != 4 && u32(i, 0) != 0  // not SECTION/FILE, has a name
-  }
 
+  /// One pass over .symtab and .strtab on raw pointers (this runs on every start, for
+  /// ~190k symbols): bounds are checked once per symbol, names are hashed in place.
   private func buildNameIndex() {
     var size = 1
     while size < count * 2 { size <<= 1 }
     var slots = [UInt32](repeating: 0, count: max(size, 2))
     let mask = slots.count - 1
-    for i in 1..<max(1, count) where isIndexed(i) {
-      var s = Int(truncatingIfNeeded: Self.hash(nameBytes(i))) & mask
-      while slots[s] != 0 { s = (s + 1) & mask }
-      slots[s] = UInt32(i)
+    symbols.withUnsafeBytes { syms in
+      strings.withUnsafeBytes { strs in
+        guard let strBase = strs.baseAddress else { return }
+        let strCount = strs.count
+        for i in 1..<max(1, count) {
+          let o = i * Self.entrySize  // in bounds: count = syms.count / entrySize
+          let nameOffset = Int(UInt32(littleEndian: syms.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+          let type = syms[o + 4] & 0xf
+          guard nameOffset != 0, type != 3, type != 4, nameOffset < strCount else { continue }
+          // FNV-1a up to the NUL (or the end of .strtab).
+          var h: UInt64 = 0xcbf2_9ce4_8422_2325
+          var p = nameOffset
+          while p < strCount {
+            let b = strBase.load(fromByteOffset: p, as: UInt8.self)
+            if b == 0 { break }
+            h = (h ^ UInt64(b)) &* 0x100_0000_01b3
+            p += 1
+          }
+          var slot = Int(truncatingIfNeeded: h) & mask
+          while slots[slot] != 0 { slot = (slot + 1) & mask }
+          slots[slot] = UInt32(i)
+        }
+      }
     }
     nameSlots = slots
   }
