@@ -84,7 +84,16 @@ download_debs() {
 # Unpack vmlinuz/config (image), vmlinux/System.map (dbg) and the few modules.
 extract_kernel() {
     local rel=$1 dest=$CACHE/kernels/$1 t img dbg m f
-    [[ -d $dest ]] && return 0
+    # A kernel directory is reused only if its vmlinux is still an ELF file of plausible size
+    # (a stray redirect once truncated one); otherwise it is extracted again.
+    if [[ -d $dest ]]; then
+        if [[ $(head -c 4 "$dest/vmlinux" 2>/dev/null | od -An -tx1 | tr -d ' ') == 7f454c46 ]] &&
+           (( $(stat -c %s "$dest/vmlinux") > 100000000 )); then
+            return 0
+        fi
+        log "kernel $rel in the cache is damaged (vmlinux not a full ELF file): extracting again"
+        rm -rf -- "$dest"
+    fi
     download_debs "$rel"
     img=$(compgen -G "$CACHE/debs/linux-image-$rel-unsigned_*.deb" | head -n1)
     dbg=$(compgen -G "$CACHE/debs/linux-image-$rel-dbg_*.deb" | head -n1)

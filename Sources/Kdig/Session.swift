@@ -26,20 +26,27 @@ public final class Session {
     var vmlinux: VmlinuxFile?
     if let vmlinuxPath {
       vmlinux = try VmlinuxFile(path: vmlinuxPath)
-    } else if let found = VmlinuxLocator.find(
-      release: info?.osRelease ?? dump.summary.headerRelease, buildID: info?.buildID,
-      exists: { access($0, R_OK) == 0 })
-    {
+    } else if let found = VmlinuxLocator.candidates(
+      release: info?.osRelease ?? dump.summary.headerRelease, buildID: info?.buildID, root: Self.searchRoot
+    ).first(where: { access($0, R_OK) == 0 }) {
       vmlinux = try VmlinuxFile(path: found)
     }
     kernel = try KernelImage(dump: dump, vmlinux: vmlinux, force: force)
+  }
+
+  /// A directory prefixed to the vmlinux search paths (`KDIG_SYSROOT`), for looking inside a
+  /// mounted image or a test tree.
+  public static var searchRoot: String {
+    guard let p = getenv("KDIG_SYSROOT") else { return "" }
+    return String(cString: p)
   }
 
   /// The kernel's vmlinux, or a debug-info error saying how to give one.
   public func requireVmlinux() throws -> VmlinuxFile {
     guard let v = kernel.vmlinux else {
       let release = kernel.vmcoreinfo?.osRelease ?? "unknown release"
-      let tried = VmlinuxLocator.candidates(release: kernel.vmcoreinfo?.osRelease, buildID: kernel.vmcoreinfo?.buildID)
+      let tried = VmlinuxLocator.candidates(
+        release: kernel.vmcoreinfo?.osRelease, buildID: kernel.vmcoreinfo?.buildID, root: Self.searchRoot)
       throw KernelImageError(
         .vmlinuxNotFound,
         "no vmlinux for \(release): give --vmlinux PATH or set KDIG_VMLINUX (looked in: \(tried.joined(separator: ", ")))")

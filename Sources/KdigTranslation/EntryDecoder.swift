@@ -20,6 +20,12 @@ public struct SwapEntry: Sendable, Codable, Hashable {
   public var type: Int
   public var offset: UInt64
   public var kind: SwapKind
+
+  public init(type: Int, offset: UInt64, kind: SwapKind) {
+    self.type = type
+    self.offset = offset
+    self.kind = kind
+  }
 }
 
 /// The meaning of one page-table entry at a given level.

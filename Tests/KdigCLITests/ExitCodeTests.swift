@@ -92,3 +92,24 @@ import Testing
     #expect(error["exitCode"] as? Int == 1)
   }
 }
+
+@Suite struct VmlinuxSearchTests {
+  @Test func vmlinuxIsFoundByReleaseAndByBuildID() throws {
+    let s = try Samples.named("6.12-qemu-elf").require()
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("kdig-sysroot-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    // No vmlinux anywhere under the root: debug info missing, exit 3, the places searched named.
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    let none = try KdigProcess.run(["sym", "idt_table", "--dump", s.file], environment: ["KDIG_SYSROOT": root])
+    #expect(none.status == 3, "\(none.stderr)")
+    #expect(none.stderr.contains("/usr/lib/debug/boot/vmlinux-\(s.kernel_release)"))
+    // By release: <root>/usr/lib/debug/boot/vmlinux-REL.
+    let boot = root + "/usr/lib/debug/boot"
+    try FileManager.default.createDirectory(atPath: boot, withIntermediateDirectories: true)
+    try FileManager.default.createSymbolicLink(atPath: boot + "/vmlinux-\(s.kernel_release)", withDestinationPath: s.vmlinux)
+    let byRelease = try KdigProcess.run(["info", "--dump", s.file], environment: ["KDIG_SYSROOT": root])
+    #expect(byRelease.status == 0, "\(byRelease.stderr)")
+    #expect(byRelease.stdout.contains("vmlinux-\(s.kernel_release)"))
+    #expect(byRelease.stdout.contains("matches VMCOREINFO BUILD-ID"))
+  }
+}

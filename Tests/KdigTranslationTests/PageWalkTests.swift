@@ -132,4 +132,44 @@ import Testing
     #expect(try space.translate(0xffff_ffff_c020_0010) == 0x5010)
     #expect(try space.translate(0xffff_ffff_c020_0010) == 0x5010)  // served by the TLB
   }
+
+  @Test func nonPresentLeavesDecodeFromTextTables() throws {
+    // PTE[0] is PROT_NONE for frame 0x1234 (PFN stored inverted, L1TF); PTE[1] is swap entry
+    // type 2 offset 0x55 (type in 59-63, ~offset in 9-58).
+    let spec = """
+      @0x1000 0x2067                 # PGD[0] -> PUD table 0x2000
+      @0x2000 0x3067                 # PUD[0] -> PMD table 0x3000
+      @0x3000 0x4067                 # PMD[0] -> PTE table 0x4000
+      @0x4000 0x000ffffffedcb120     # PTE[0] -> PROT_NONE (present clear, bit 8, ACCESSED), bits 12-51 = ~0x1234
+      @0x4008 0x17ffffffffff5400     # PTE[1] -> swap: type 2 (bits 59-63), ~offset 0x55 in bits 9-58
+      """
+    let w = try walker(spec)
+    let d = EntryDecoder(kernelBits: .forKernel(major: 6, minor: 12))
+    for (va, expected) in [(UInt64(0x0), EntryMeaning.protNone(frame: 0x123_4000)), (0x1000, .swap(SwapEntry(type: 2, offset: 0x55, kind: .swap)))] {
+      do {
+        _ = try w.walk(va, root: 0x1000)
+        Issue.record("a non-present PTE translated")
+      } catch let error as TranslationError {
+        let leaf = try #require(error.steps.last)
+        #expect(leaf.level == .pte)
+        #expect(d.meaning(leaf.entry, at: .pte) == expected)
+      }
+    }
+  }
+
+  @Test func translationCacheNeverChangesAnswers() throws {
+    let mem = try PageTableSpec.memory(Self.fourLevel)
+    let w = PageTableWalker(memory: mem, mode: .fourLevel)
+    let space = PageTableAddressSpace(walker: w, root: 0x1000)
+    // Addresses in several pages, each asked repeatedly in an interleaved order.
+    let addresses: [UInt64] = (0..<2000).map { i in
+      [0xffff_ffff_8123_4567, 0xffff_ffff_c012_3456, 0xffff_ffff_c020_0abc, 0xffff_ffff_c020_1000, 0xffff_ffff_c020_2008][i % 5]
+        &+ UInt64((i * 7919) & 0xff8)
+    }
+    for va in addresses {
+      let direct = try? w.walk(va, root: 0x1000).physicalAddress
+      let cached = try? space.translate(va)
+      #expect(direct == cached, "\(String(va, radix: 16))")
+    }
+  }
 }

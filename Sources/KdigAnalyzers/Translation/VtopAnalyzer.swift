@@ -138,6 +138,8 @@ public struct VtopAnalyzer {
 
   /// "in dump", or why the frame's bytes are not.
   func frameStatus(_ frame: UInt64) -> String {
+    let bits = kernel.kernelSpace.walker.physicalBits
+    if frame >> UInt64(bits) != 0 { return "frame 0x\(hex(frame)) is beyond the \(bits)-bit physical address limit" }
     do {
       _ = try kernel.memory.integer(UInt8.self, at: frame)
       return "in dump"

@@ -7,7 +7,8 @@ struct PtdumpCommand: ParsableCommand {
     abstract: "Dump page-table mappings in the kernel's ptdump format, with frames and regions.",
     discussion: """
       WHAT is a range START-END (hex), or one of: kernel (default: the kernel half), user, \
-      cpu_entry_area, modules, vmalloc, vmemmap, fixmap, all. --user-pgd walks PTI's user page \
+      user-pgd (PTI's user tables, whole address space), cpu_entry_area, modules, vmalloc, \
+      vmemmap, fixmap, all. --user-pgd walks PTI's user page \
       tables (what stays mapped while user code runs); -c/--cr3/--cpu pick another root.
       """)
 
@@ -39,7 +40,8 @@ struct PtdumpCommand: ParsableCommand {
         choice = .cr3(v)
       }
       if let cpu { choice = .cpu(cpu) }
-      let space = try kernel.resolve(choice, userPGD: userPGD)
+      // `ptdump user-pgd` is PTI's user page tables over the whole address space.
+      let space = try kernel.resolve(choice, userPGD: userPGD || what == "user-pgd")
       let dumper = PageTableDump(kernel: kernel)
       let (from, to) = try range(kernel: kernel, dumper: dumper)
       let report = dumper.dump(space: space, from: from, to: to)
@@ -54,7 +56,7 @@ struct PtdumpCommand: ParsableCommand {
     // GUARD_HOLE_END_ADDR: the kernel's ptdump starts the kernel half there.
     let kernelStart: UInt64 = five ? 0xff10_0000_0000_0000 : 0xffff_8800_0000_0000
     switch what {
-    case "all": return (0, 0)
+    case "all", "user-pgd": return (0, 0)
     case "kernel": return (kernelStart, 0)
     case "user": return (0, five ? 1 << 56 : 1 << 47)
     case "cpu_entry_area": return (KernelConstants.cpuEntryAreaBase, KernelConstants.cpuEntryAreaBase + (1 << 39))
