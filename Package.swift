@@ -41,17 +41,20 @@ let package = Package(
     .target(
       name: "KdigKernel",
       dependencies: ["KdigBinary", "KdigMemory", "KdigDump", "KdigTranslation", "CElfUtils"]),
-    // Layer 5: analyzers (machine info, typed values, memory words).
+    // x86-64 architecture facts as named types, one pure decoder each (no I/O): gate and
+    // segment descriptors, selectors, entry-stub instructions.
+    .target(name: "KdigX86", dependencies: ["KdigBinary"]),
+    // Layer 5: analyzers (machine info, typed values, memory words, IDT).
     .target(
       name: "KdigAnalyzers",
-      dependencies: ["KdigBinary", "KdigMemory", "KdigTranslation", "KdigKernel"]),
+      dependencies: ["KdigBinary", "KdigMemory", "KdigTranslation", "KdigKernel", "KdigX86"]),
     // Layer 6: text and JSON renderers.
     .target(name: "KdigOutput", dependencies: ["KdigBinary", "KdigAnalyzers"]),
     // The library product: a session that opens a dump and its vmlinux.
     .target(
       name: "Kdig",
       dependencies: [
-        "KdigBinary", "KdigMemory", "KdigDump", "KdigTranslation", "KdigKernel",
+        "KdigBinary", "KdigMemory", "KdigDump", "KdigTranslation", "KdigKernel", "KdigX86",
         "KdigAnalyzers", "KdigOutput",
       ]),
     // Layer 7: the CLI.
@@ -73,6 +76,7 @@ let package = Package(
       name: "KdigTranslationTests", dependencies: ["KdigTranslation", "KdigTestSupport"]),
     .testTarget(
       name: "KdigKernelTests", dependencies: ["KdigKernel", "KdigAnalyzers", "KdigTestSupport"]),
+    .testTarget(name: "KdigX86Tests", dependencies: ["KdigX86", "KdigBinary"]),
     .testTarget(name: "KdigCLITests", dependencies: ["KdigTestSupport"]),
     .testTarget(name: "KdigIntegrationTests", dependencies: ["Kdig", "KdigTestSupport"]),
   ]

@@ -230,6 +230,10 @@ run_oracles() {
         run_oracle "$o.vtop.crash.txt" "$f" "$od/vtop_crash.sh" "$od/vtop_drgn.py" -- \
             "$od/vtop_crash.sh" "$f" "$kdir/vmlinux" "$list" "$o.vtop.crash.txt"
     fi
+    # IDT oracle: idt_table's 256 gates as drgn decodes them, the RO alias in the cpu_entry_area,
+    # system_vectors, and the __initconst setup tables read from the vmlinux file (oracles/IDT.md).
+    run_oracle "$o.idt.drgn.json" "$f" "$od/idt_drgn.py" -- \
+        "$CACHE/venv-drgn/bin/python" "$od/idt_drgn.py" "$f" "$kdir/vmlinux" "$kdir/System.map" "$o.idt.drgn.json"
 }
 
 # ---- main --------------------------------------------------------------------------

@@ -140,6 +140,19 @@ if oracles && FileManager.default.isExecutableFile(atPath: drgn) {
 }
 printRows("vtop: one address through the page tables", rows)
 
+// MARK: - kdig idt --verify-ro vs drgn decoding the 256 gates (drgn has no verification)
+
+rows = [bench("kdig idt --verify-ro", [kdig, "idt", "--verify-ro", "--dump", dump, "--vmlinux", vmlinux], runs: runs)]
+if oracles && FileManager.default.isExecutableFile(atPath: drgn) {
+  rows.append(
+    bench(
+      "drgn gate_desc_func over idt_table",
+      [drgn, "-q", "-c", dump, "-s", vmlinux, "-e",
+       "from drgn.helpers.linux.irq import gate_desc_func\nfor g in prog['idt_table']: print(prog.symbol(gate_desc_func(g)).name)"],
+      runs: runs))
+}
+printRows("idt: decode and verify the IDT", rows)
+
 // MARK: - Library: bulk translation and reads
 
 do {

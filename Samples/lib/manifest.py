@@ -75,7 +75,7 @@ def main():
             "oracles": {kind: os.path.join(out_dir, "oracle", f"{name}.{kind}.{ext}")
                         for kind, ext in (("drgn", "json"), ("crash", "txt"), ("dmesg", "txt"),
                                           ("vtop.drgn", "json"), ("vtop.crash", "txt"),
-                                          ("notes", "txt"))
+                                          ("idt.drgn", "json"), ("notes", "txt"))
                         if os.path.isfile(os.path.join(out_dir, "oracle", f"{name}.{kind}.{ext}"))},
         })
     out = os.path.join(out_dir, "manifest.json")

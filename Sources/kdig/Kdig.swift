@@ -19,6 +19,6 @@ struct KdigCommand: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       InfoCommand.self, ReadCommand.self, SymCommand.self, PrintCommand.self, VtopCommand.self,
-      PtovCommand.self, PteCommand.self, PtdumpCommand.self, PsCommand.self,
+      PtovCommand.self, PteCommand.self, PtdumpCommand.self, PsCommand.self, IDTCommand.self,
     ])
 }

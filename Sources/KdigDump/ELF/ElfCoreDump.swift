@@ -157,6 +157,16 @@ public final class ElfCoreDump: DumpFile {
     return lo
   }
 
+  /// The file offset holding physical `address`, or nil when the file does not store it
+  /// (a hole, or a p_filesz < p_memsz tail). Tools that patch or carve dumps use this.
+  public func fileOffset(ofPhysical address: UInt64) -> UInt64? {
+    guard let i = segmentIndex(address) else { return nil }
+    let seg = segments[i]
+    let into = address - seg.start
+    guard into < seg.fileBacked else { return nil }
+    return seg.fileOffset + into
+  }
+
   public func read(_ address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryError) {
     var done = 0
     while done < buffer.count {

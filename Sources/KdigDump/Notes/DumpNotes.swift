@@ -9,6 +9,8 @@ public struct DumpNotes {
   public var prstatus: [PRStatus] = []
   /// QEMU per-vCPU states, in vCPU order.
   public var qemuCPUs: [QEMUCPUState] = []
+  /// File offset of each QEMU state's descriptor (for tools that patch or carve dumps).
+  public var qemuCPUOffsets: [UInt64] = []
   /// The VMCOREINFO text, as written by the kernel.
   public var vmcoreinfo: String?
   /// File offset of the VMCOREINFO text, for messages.
@@ -27,6 +29,7 @@ public struct DumpNotes {
         prstatus.append(try PRStatus(parsing: note.desc))
       case ("QEMU", 0):
         qemuCPUs.append(try QEMUCPUState(parsing: note.desc))
+        qemuCPUOffsets.append(note.desc.fileOffset)
       case ("VMCOREINFO", 0):
         let bytes = note.desc.withUnsafeBytes { Array($0) }
         let end = bytes.firstIndex(of: 0) ?? bytes.count

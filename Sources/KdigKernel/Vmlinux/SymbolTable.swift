@@ -31,7 +31,13 @@ public final class SymbolTable {
   private let sectionLetters: [Character]
   public let count: Int
   private var nameSlots: [UInt32] = []
-  private var byAddress: [UInt32]?
+  /// (address, symbol index) sorted by address; built on first use.
+  private var byAddress: [AddressEntry]?
+
+  struct AddressEntry {
+    var value: UInt64
+    var index: UInt32
+  }
 
   init(symbols: ByteView, strings: ByteView, sections: [VmlinuxSection]) throws {
     self.symbols = symbols
@@ -157,23 +163,54 @@ public final class SymbolTable {
 
   // MARK: - By address
 
-  private func addressIndex() -> [UInt32] {
+  private func addressIndex() -> [AddressEntry] {
     if let byAddress { return byAddress }
-    var idx: [UInt32] = []
+    var idx: [AddressEntry] = []
     idx.reserveCapacity(count)
-    for i in 1..<max(1, count) {
-      let type = info(i) & 0xf
-      guard type <= 2, u32(i, 0) != 0, value(i) >= Self.kernelHalf else { continue }
-      idx.append(UInt32(i))
+    symbols.withUnsafeBytes { syms in
+      for i in 1..<max(1, count) {
+        let o = i * Self.entrySize  // in bounds: count = syms.count / entrySize
+        let type = syms[o + 4] & 0xf
+        let name = UInt32(littleEndian: syms.loadUnaligned(fromByteOffset: o, as: UInt32.self))
+        let v = UInt64(littleEndian: syms.loadUnaligned(fromByteOffset: o + 8, as: UInt64.self))
+        guard type <= 2, name != 0, v >= Self.kernelHalf else { continue }
+        idx.append(AddressEntry(value: v, index: UInt32(i)))
+      }
     }
-    idx.sort { value(Int($0)) < value(Int($1)) }
-    byAddress = idx
-    return idx
+    let sorted = Self.radixSorted(idx)
+    byAddress = sorted
+    return sorted
   }
 
-  /// Lookups answered by a linear scan before the sorted index pays for itself (sorting
-  /// ~190k symbols costs ~20 ms; one scan ~1 ms).
-  static let linearLookups = 8
+  /// LSD radix sort on the address (16-bit digits over the bits that vary): linear time,
+  /// several times fewer instructions than a comparison sort of ~190k symbols. Stable, so
+  /// symbols at one address keep table order.
+  static func radixSorted(_ input: [AddressEntry]) -> [AddressEntry] {
+    guard let lo = input.lazy.map(\.value).min(), let hi = input.lazy.map(\.value).max(), input.count > 64 else {
+      return input.sorted { $0.value < $1.value }
+    }
+    let span = hi - lo
+    var a = input
+    var b = input
+    var shift: UInt64 = 0
+    while shift < 64 && (span >> shift) != 0 {
+      var counts = [Int](repeating: 0, count: 65537)
+      for e in a { counts[Int(((e.value - lo) >> shift) & 0xffff) + 1] += 1 }
+      for i in 1..<counts.count { counts[i] += counts[i - 1] }
+      for e in a {
+        let d = Int(((e.value - lo) >> shift) & 0xffff)
+        b[counts[d]] = e
+        counts[d] += 1
+      }
+      swap(&a, &b)
+      shift += 16
+    }
+    return a
+  }
+
+  /// Lookups answered by a linear scan before the sorted index pays for itself (building it
+  /// costs about as much as four scans of the table).
+  static let linearLookups = 3
   private var lookupsDone = 0
 
   /// The symbol at or below link-time `address`, with the offset into it. Among symbols at the
@@ -186,14 +223,14 @@ public final class SymbolTable {
     var hi = idx.count
     while lo < hi {
       let mid = (lo + hi) / 2
-      if value(Int(idx[mid])) <= address { lo = mid + 1 } else { hi = mid }
+      if idx[mid].value <= address { lo = mid + 1 } else { hi = mid }
     }
     guard lo > 0 else { return nil }
-    let best = value(Int(idx[lo - 1]))
+    let best = idx[lo - 1].value
     var candidates: [ElfSymbol] = []
     var j = lo - 1
-    while j >= 0 && value(Int(idx[j])) == best {
-      candidates.append(symbol(at: Int(idx[j])))
+    while j >= 0 && idx[j].value == best {
+      candidates.append(symbol(at: Int(idx[j].index)))
       j -= 1
     }
     guard let chosen = candidates.min(by: { Self.rank($0) < Self.rank($1) }) else { return nil }
