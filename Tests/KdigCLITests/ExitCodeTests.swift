@@ -113,3 +113,56 @@ import Testing
     #expect(byRelease.stdout.contains("matches VMCOREINFO BUILD-ID"))
   }
 }
+
+@Suite struct TranslationCommandTests {
+  func run(_ args: [String]) throws -> KdigRun {
+    let s = try Samples.named("6.12-qemu-elf").require()
+    return try KdigProcess.run(args + ["--dump", s.file, "--vmlinux", s.vmlinux])
+  }
+
+  @Test func vtopExitCodes() throws {
+    let ok = try run(["vtop", "0xfffffe0000000000", "idt_table"])
+    #expect(ok.status == 0, "\(ok.stderr)")
+    #expect(ok.stdout.contains("(PRESENT|ACCESSED|GLOBAL|NX)"))
+    #expect(try run(["vtop", "0xffffffffff7ff000"]).status == 1)  // not mapped
+    let user = try run(["vtop", "0x400000"])
+    #expect(user.status == 64)
+    #expect(user.stderr.contains("-u with -c"))
+    let kthread = try run(["vtop", "-c", "2", "0x400000"])
+    #expect(kthread.status == 64)
+    #expect(kthread.stderr.contains("kernel thread"))
+    #expect(try run(["vtop", "-u", "-k", "0x1000"]).status == 64)
+  }
+
+  @Test func vtopJSONCarriesTheWholeTrace() throws {
+    let r = try run(["vtop", "--json", "0xfffffe0000000000"])
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    let answer = try #require((json["result"] as? [[String: Any]])?.first)
+    let steps = try #require(answer["steps"] as? [[String: Any]])
+    #expect(steps.map { $0["level"] as? String } == ["PGD", "PUD", "PMD", "PTE"])
+    #expect(steps.allSatisfy { ($0["entryAddress"] as? String)?.hasPrefix("0x") == true })
+  }
+
+  @Test func ptdumpPteAndPtov() throws {
+    let dump = try run(["ptdump", "cpu_entry_area"])
+    #expect(dump.status == 0)
+    #expect(dump.stdout.contains("---[ CPU entry Area ]---"))
+    #expect(dump.stdout.contains("0xfffffe0000000000-0xfffffe0000001000           4K     ro                 GLB NX pte"))
+    let pte = try KdigProcess.run(["pte", "0x8000000012345063"])
+    #expect(pte.status == 0)
+    #expect(pte.stdout.contains("12345000"))
+    #expect(pte.stdout.contains("PRESENT|RW|ACCESSED|DIRTY|NX"))
+    let ptov = try run(["ptov", "0x1000", "0:a"])
+    #expect(ptov.status == 0)
+    #expect(ptov.stdout.contains("PER-CPU OFFSET: 0"))
+  }
+
+  @Test func idtCommand() throws {
+    let verify = try run(["idt", "--verify-ro"])
+    #expect(verify.status == 0, "\(verify.stderr)")
+    #expect(verify.stdout.hasPrefix("IDT OK: 256 gates, read-only in CEA and kernel mapping"))
+    let crash = try run(["idt", "--crash"])
+    #expect(crash.stdout.hasPrefix("  [0] asm_exc_divide_error\n"))
+    #expect(crash.stdout.split(separator: "\n").count == 256)
+  }
+}

@@ -46,6 +46,17 @@ struct HandlerChecks {
         findings += stubFindings(v, expected)
       }
     }
+    // IDT_ALIGN as the stubs themselves show it (distance between consecutive pushes)
+    // must equal what the stub symbols' sizes say.
+    if let bytes = try? kernel.kernelSpace.bytes(at: model.irqEntriesStart, count: 64 * 5) {
+      let measured = EntryStub.measureSlotSize(bytes, at: model.irqEntriesStart, firstVector: IDTModel.firstExternalVector)
+      if measured == model.stubSize {
+        checks.append(CheckResult("stubs.stride", "passed", "irq_entries_start stubs are \(model.stubSize) bytes apart (IDT_ALIGN)"))
+      } else {
+        checks.append(CheckResult("stubs.stride", "failed", "stubs measure \(measured.map(String.init) ?? "undecodable"), symbol sizes say \(model.stubSize)"))
+        findings.append(Finding(.error, "idt.stub-stride", "irq_entries_start does not decode as stubs \(model.stubSize) bytes apart (measured \(measured.map(String.init) ?? "nothing"))"))
+      }
+    }
     if !early.isEmpty {
       findings.append(
         Finding(
