@@ -109,7 +109,7 @@ public final class KernelImage {
     guard let vmlinux else {
       throw KernelImageError(.vmlinuxNotFound, "no vmlinux: types need one (give --vmlinux or set KDIG_VMLINUX)")
     }
-    let provider = try DWARFTypes(path: vmlinux.path)
+    let provider = try DWARFTypes(vmlinux: vmlinux)
     typeProvider = provider
     return provider
   }

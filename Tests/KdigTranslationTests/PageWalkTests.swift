@@ -149,7 +149,7 @@ import Testing
       do {
         _ = try w.walk(va, root: 0x1000)
         Issue.record("a non-present PTE translated")
-      } catch let error as TranslationError {
+      } catch {
         let leaf = try #require(error.steps.last)
         #expect(leaf.level == .pte)
         #expect(d.meaning(leaf.entry, at: .pte) == expected)

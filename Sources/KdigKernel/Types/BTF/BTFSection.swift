@@ -7,7 +7,7 @@ import KdigBinary
 
 /// The `.BTF` section of the ELF file at `path`, without copying it.
 public func readBTFSection(fromELF path: String) throws -> ByteView {
-  let elf = try TypeInfoElf(path: path)
+  let elf = try ElfImage(path: path)
   guard let section = try elf.section(named: ".BTF") else {
     throw KernelTypeError(file: path, "no .BTF section")
   }

@@ -31,7 +31,7 @@ public final class DWARFTypes: TypeProvider, @unchecked Sendable {
   public let source: String
   /// The GNU build-id as lower-case hex, when the file has one.
   public let buildID: String?
-  private let elf: TypeInfoElf
+  private let elf: ElfImage
   private let dwarf: OpaquePointer
   private let lock = Mutex(())
   private var converter: DWARFConverter
@@ -39,9 +39,19 @@ public final class DWARFTypes: TypeProvider, @unchecked Sendable {
   private var stats = DWARFTypeStatistics()
 
   /// Opens the DWARF of the ELF file at `path` (cheap: nothing is read yet).
-  public init(path: String, cache location: CacheLocation = .standard) throws {
+  public convenience init(path: String, cache location: CacheLocation = .standard) throws {
+    try self.init(image: try ElfImage(path: path), cache: location)
+  }
+
+  /// Opens the DWARF of an opened vmlinux, sharing its libelf handle.
+  public convenience init(vmlinux: VmlinuxFile, cache location: CacheLocation = .standard) throws {
+    try self.init(image: vmlinux.image, cache: location)
+  }
+
+  init(image: ElfImage, cache location: CacheLocation) throws {
+    let path = image.path
     source = path
-    elf = try TypeInfoElf(path: path)
+    elf = image
     guard let handle = dwarf_begin_elf(elf.elf, DWARF_C_READ, nil) else {
       throw KernelTypeError(file: path, "no usable DWARF (libdw error: \(libdwMessage()))")
     }

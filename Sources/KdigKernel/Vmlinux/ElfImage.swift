@@ -1,5 +1,6 @@
-// The libelf side of the type readers: open a vmlinux, find a section by name, read the
-// GNU build-id note. libelf maps the file (ELF_C_READ_MMAP); nothing is read eagerly.
+// The one libelf wrapper of kdig: open an ELF file (the vmlinux), list its section and
+// program headers, find a section by name, read the GNU build-id note, and hand the handle
+// to libdw (DWARFTypes). libelf maps the file (ELF_C_READ_MMAP); nothing is read eagerly.
 // Sources: libelf.h / gelf.h (elfutils 0.188); NT_GNU_BUILD_ID in elf.h.
 
 import CElfUtils
@@ -10,7 +11,7 @@ import KdigBinary
 #endif
 
 /// An open ELF file, closed (`elf_end`, `close`) when released.
-final class TypeInfoElf {
+final class ElfImage {
   let path: String
   /// The libelf handle; valid for the lifetime of this object.
   let elf: OpaquePointer
@@ -24,7 +25,7 @@ final class TypeInfoElf {
     }
     _ = elf_version(UInt32(EV_CURRENT))
     guard let handle = elf_begin(fd, ELF_C_READ_MMAP, nil) else {
-      let message = TypeInfoElf.libelfMessage()
+      let message = ElfImage.libelfMessage()
       close(fd)
       throw KernelTypeError(file: path, "libelf error: \(message)", category: .unreadable)
     }
@@ -46,6 +47,46 @@ final class TypeInfoElf {
     elf_errmsg(-1).map { String(cString: $0) } ?? "unknown error"
   }
 
+  /// e_machine of the ELF header (62 for x86-64), or nil when libelf cannot read it.
+  var machine: UInt16? {
+    var ehdr = GElf_Ehdr()
+    return gelf_getehdr(elf, &ehdr) != nil ? ehdr.e_machine : nil
+  }
+
+  /// Every section header, index 0 (the null section) included, so `[i]` is section i.
+  func sectionHeaders() throws -> [VmlinuxSection] {
+    var shstrndx = 0
+    guard elf_getshdrstrndx(elf, &shstrndx) == 0 else {
+      throw KernelTypeError(file: path, "libelf error: \(ElfImage.libelfMessage())", category: .malformedInput)
+    }
+    var out = [VmlinuxSection(name: "", type: 0, flags: 0, address: 0, offset: 0, size: 0, link: 0, entrySize: 0)]
+    var scn = elf_nextscn(elf, nil)
+    while let s = scn {
+      var shdr = GElf_Shdr()
+      if gelf_getshdr(s, &shdr) != nil {
+        let name = elf_strptr(elf, shstrndx, Int(shdr.sh_name)).map { String(cString: $0) } ?? ""
+        out.append(
+          VmlinuxSection(
+            name: name, type: shdr.sh_type, flags: shdr.sh_flags, address: shdr.sh_addr,
+            offset: shdr.sh_offset, size: shdr.sh_size, link: shdr.sh_link, entrySize: shdr.sh_entsize))
+      }
+      scn = elf_nextscn(elf, s)
+    }
+    return out
+  }
+
+  /// PT_LOAD segments: (link-time vaddr, file offset, file size).
+  func loadSegments() -> [(vaddr: UInt64, offset: UInt64, size: UInt64)] {
+    var out: [(UInt64, UInt64, UInt64)] = []
+    var count = 0
+    guard elf_getphdrnum(elf, &count) == 0 else { return [] }
+    for i in 0..<count {
+      var ph = GElf_Phdr()
+      if gelf_getphdr(elf, Int32(i), &ph) != nil, ph.p_type == 1 { out.append((ph.p_vaddr, ph.p_offset, ph.p_filesz)) }
+    }
+    return out
+  }
+
   /// File offset, size, type and flags of the first section called `name`.
   func section(named name: String) throws -> (
     offset: UInt64, size: UInt64, type: UInt32, flags: UInt64
@@ -53,7 +94,7 @@ final class TypeInfoElf {
     var shstrndx = 0
     guard elf_getshdrstrndx(elf, &shstrndx) == 0 else {
       throw KernelTypeError(
-        file: path, "libelf error: \(TypeInfoElf.libelfMessage())", category: .malformedInput)
+        file: path, "libelf error: \(ElfImage.libelfMessage())", category: .malformedInput)
     }
     var scn = elf_nextscn(elf, nil)
     while let s = scn {
