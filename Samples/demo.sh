@@ -1,6 +1,7 @@
 #!/bin/bash
 # The main job on the default sample: installs what is needed, builds the 6.12 QEMU sample
-# (cached), builds kdig in release mode, then shows the machine and a few lookups.
+# (cached), builds kdig in release mode, then shows the machine, a few lookups, the
+# translation of the read-only IDT alias and the IDT verification.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash Samples/build-deps.sh
@@ -15,4 +16,6 @@ set -x
 $kdig info
 $kdig sym idt_table
 $kdig rd -64 linux_banner 4
-$kdig p init_mm.pgd || true
+$kdig p init_mm.pgd
+$kdig vtop 0xfffffe0000000000
+$kdig idt --verify-ro
