@@ -79,5 +79,7 @@ let package = Package(
     .testTarget(name: "KdigX86Tests", dependencies: ["KdigX86", "KdigBinary"]),
     .testTarget(name: "KdigCLITests", dependencies: ["KdigTestSupport"]),
     .testTarget(name: "KdigIntegrationTests", dependencies: ["Kdig", "KdigTestSupport"]),
+    // The repository itself: no path that only one machine has (Samples/README.md).
+    .testTarget(name: "KdigRepoTests", dependencies: ["KdigTestSupport"]),
   ]
 )

@@ -6,7 +6,7 @@
 # Lines starting "KDIG:" are read by the host (lib/qemu_boot.py).
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin LD_LIBRARY_PATH=/lib/x86_64-linux-gnu
-mkdir -p /proc /sys /dev /tmp
+mkdir -p /proc /sys /dev /tmp   # path-ok: the guest's own root
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev

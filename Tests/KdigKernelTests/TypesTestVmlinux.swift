@@ -1,9 +1,12 @@
-// Test-only access to the real vmlinux: where it is (KDIG_TEST_VMLINUX, else the Debian
-// 6.12 -dbg path), its ELF symbols and the initialised bytes of its data (PT_LOAD
-// segments), so values can be printed from the file the way gdb prints them.
+// Test-only access to the real vmlinux: where it is (KDIG_TEST_VMLINUX, else the vmlinux of
+// the 6.12 QEMU sample in the sample manifest that Samples/make-samples.sh writes), its ELF
+// symbols and the initialised bytes of its data (PT_LOAD segments), so values can be printed
+// from the file the way gdb prints them.
 // A minimal ELF64 reader (section headers, .symtab, program headers), bounds-checked.
 
+import Foundation
 import KdigBinary
+import KdigTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -11,7 +14,8 @@ import Testing
 #endif
 
 enum TypesTestVmlinux {
-  static let fallback = "/tmp/k612/usr/lib/debug/boot/vmlinux-6.12.107+deb12-cloud-amd64"
+  /// The sample whose vmlinux these tests read (Debian 6.12.107 cloud).
+  static let sampleName = "6.12-qemu-elf"
   /// The build these tests' expected numbers come from.
   static let buildID = "d74ef9d763bbd2561619db994071f549808d2ce1"
 
@@ -23,22 +27,26 @@ enum TypesTestVmlinux {
       }
       return env
     }
-    guard access(fallback, R_OK) == 0 else {
-      throw TypesTestSetupError(
-        "no vmlinux with DWARF to test against: set KDIG_TEST_VMLINUX or extract the Debian "
-          + "linux-image-6.12.107+deb12-cloud-amd64-dbg package so that \(fallback) exists")
-    }
-    return fallback
+    return try sampleVmlinux(sampleName)
   }
 
-  /// A fresh, empty directory for a type index.
-  static func temporaryDirectory() -> String {
-    var template = Array("/tmp/kdig-types-test-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { buffer -> String? in
-      guard let base = buffer.baseAddress, mkdtemp(base) != nil else { return nil }
-      return String(cString: base)
+  /// The vmlinux the manifest records for sample `name`; an error saying how to build it.
+  static func sampleVmlinux(_ name: String) throws -> String {
+    let sample = try Samples.named(name)
+    guard access(sample.vmlinux, R_OK) == 0 else {
+      throw TypesTestSetupError(
+        "the vmlinux of sample \(name) (\(sample.vmlinux)) is missing: run "
+          + "`bash Samples/make-samples.sh` (or set KDIG_TEST_VMLINUX)")
     }
-    return made ?? "/tmp/kdig-types-test-\(getpid())"
+    return sample.vmlinux
+  }
+
+  /// A fresh, empty directory for a type index, under the system's temporary directory.
+  static func temporaryDirectory() throws -> String {
+    let dir = FileManager.default.temporaryDirectory
+      .appendingPathComponent("kdig-types-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir.path
   }
 }
 
