@@ -21,13 +21,14 @@ source "$SAMPLES_DIR/lib/initramfs.sh"
 
 # ---- the sample table (samples.tsv) ------------------------------------------
 NAMES=()
-declare -A KERNEL UNIT RECIPE FORMAT CODEC LEVEL CPU MEM VMCI LEVELS KASLR PTI CMDLINE
-while IFS=$'\t' read -r name kernel unit recipe format codec level _producer cpu mem vmci levels kaslr pti cmdline; do
+declare -A KERNEL UNIT RECIPE FORMAT CODEC LEVEL CPU MEM VMCI LEVELS KASLR PTI CMDLINE SMP
+while IFS=$'\t' read -r name kernel unit recipe format codec level _producer cpu mem vmci levels kaslr pti cmdline smp; do
     [[ -z $name || $name == \#* || $name == name ]] && continue
     NAMES+=("$name")
     KERNEL[$name]=$kernel UNIT[$name]=$unit RECIPE[$name]=$recipe FORMAT[$name]=$format
     CODEC[$name]=$codec LEVEL[$name]=$level CPU[$name]=$cpu MEM[$name]=$mem VMCI[$name]=$vmci
     LEVELS[$name]=$levels KASLR[$name]=$kaslr PTI[$name]=$pti CMDLINE[$name]=$cmdline
+    SMP[$name]=${smp:-2}  # optional trailing column (older rows have none): QEMU -smp
 done <"$SAMPLES_DIR/samples.tsv"
 
 unit_members() { local n; for n in "${NAMES[@]}"; do [[ ${UNIT[$n]} == "$1" ]] && echo "$n"; done; return 0; }
@@ -120,7 +121,7 @@ build_qmp_unit() {
     t=$(new_tmp "$unit")
     log "building $unit (${names[*]}) with $(basename "$kdir")"
     build_qemu_initrd "$kdir" "$t/initrd.gz"
-    args=(qemu-system-x86_64 -accel tcg -cpu "${CPU[$p]}" -smp 2 -m "${MEM[$p]}" -nodefaults
+    args=(qemu-system-x86_64 -accel tcg -cpu "${CPU[$p]}" -smp "${SMP[$p]}" -m "${MEM[$p]}" -nodefaults
           -kernel "$kdir/vmlinuz" -initrd "$t/initrd.gz" -append "${CMDLINE[$p]}")
     [[ ${VMCI[$p]} == yes ]] && args+=(-device vmcoreinfo)
     for n in "${names[@]}"; do
@@ -153,7 +154,7 @@ build_kexec_unit() {
     # Capture kernel cmdline: the first one minus crashkernel=/panic=, plus the usual kdump options.
     capture="$(sed -E 's/(^| )(crashkernel|panic)=[^ ]*//g; s/^ +//' <<<"${CMDLINE[$p]}") irqpoll nr_cpus=1 reset_devices nousb panic=0"
     build_kexec_initrd "$kdir" "$capture" "$t/initrd.gz"
-    args=(qemu-system-x86_64 -accel tcg -cpu "${CPU[$p]}" -smp 2 -m "${MEM[$p]}" -nodefaults
+    args=(qemu-system-x86_64 -accel tcg -cpu "${CPU[$p]}" -smp "${SMP[$p]}" -m "${MEM[$p]}" -nodefaults
           -kernel "$kdir/vmlinuz" -initrd "$t/initrd.gz" -append "${CMDLINE[$p]}")
     for n in "${names[@]}"; do
         job=$(job_of "$n")
@@ -234,6 +235,19 @@ run_oracles() {
     # system_vectors, and the __initconst setup tables read from the vmlinux file (oracles/IDT.md).
     run_oracle "$o.idt.drgn.json" "$f" "$od/idt_drgn.py" -- \
         "$CACHE/venv-drgn/bin/python" "$od/idt_drgn.py" "$f" "$kdir/vmlinux" "$kdir/System.map" "$o.idt.drgn.json"
+    # Per-CPU entry-state oracle: cpu_entry_area pages, GDT, TSS, IST tops, pcpu_hot/current,
+    # cpu_tlbstate per possible CPU (oracles/PERCPU.md); crash prints the same objects where it
+    # reads the dump, with the CPU addresses of drgn's output (the primary's when drgn cannot
+    # open the sample), so percpu_drgn.py is part of the crash oracle's stamp.
+    run_oracle "$o.percpu.drgn.json" "$f" "$od/percpu_drgn.py" -- \
+        "$CACHE/venv-drgn/bin/python" "$od/percpu_drgn.py" "$f" "$kdir/vmlinux" "$o.percpu.drgn.json"
+    if grep -qx '# exit status: 0' "$o.crash.txt"; then
+        local plist=$o.percpu.drgn.json
+        grep -q '^"open_error":"' "$plist" &&
+            plist=$OUT/oracle/$(unit_members "${UNIT[$n]}" | head -n1).percpu.drgn.json
+        run_oracle "$o.percpu.crash.txt" "$f" "$od/percpu_crash.sh" "$od/percpu_drgn.py" -- \
+            "$od/percpu_crash.sh" "$f" "$kdir/vmlinux" "$plist" "$o.percpu.crash.txt"
+    fi
 }
 
 # ---- main --------------------------------------------------------------------------

@@ -153,6 +153,33 @@ if oracles && FileManager.default.isExecutableFile(atPath: drgn) {
 }
 printRows("idt: decode and verify the IDT", rows)
 
+// MARK: - kdig cea --verify vs drgn reading the same per-CPU objects (drgn verifies nothing)
+
+rows = [bench("kdig cea --verify (all CPUs)", [kdig, "cea", "--verify", "--dump", dump, "--vmlinux", vmlinux], runs: runs)]
+if oracles && FileManager.default.isExecutableFile(atPath: drgn) {
+  // The same reads kdig's checks make: per CPU the CEA slot, GDT and TSS through both views,
+  // and a follow_phys of every page of the area.
+  let script = """
+    from drgn.helpers.linux.cpumask import for_each_possible_cpu
+    from drgn.helpers.linux.percpu import per_cpu, per_cpu_ptr
+    from drgn.helpers.linux.mm import follow_phys
+    from drgn import sizeof
+    size = sizeof(prog.type('struct cpu_entry_area'))
+    mm = prog['init_mm'].address_of_()
+    for cpu in for_each_possible_cpu(prog):
+        try: slot = per_cpu(prog['_cea_offset'], cpu).value_()
+        except KeyError: slot = cpu
+        cea = 0xfffffe0000001000 + slot * size
+        per_cpu(prog['gdt_page'], cpu).gdt.read_(); prog.read(cea, 128)
+        per_cpu(prog['cpu_tss_rw'], cpu).x86_tss.read_()
+        for va in range(cea, cea + size, 4096):
+            try: follow_phys(mm, va)
+            except Exception: pass
+    """
+  rows.append(bench("drgn per-CPU GDT/TSS/CEA reads", [drgn, "-q", "-c", dump, "-s", vmlinux, "-e", script], runs: runs))
+}
+printRows("cea: every CPU's cpu_entry_area, GDT and TSS", rows)
+
 // MARK: - Library: bulk translation and reads
 
 do {

@@ -58,7 +58,7 @@ def main():
             "vmlinuz": os.path.join(kdir, "vmlinuz"),
             "system_map": os.path.join(kdir, "System.map"),
             "qemu_cpu": r["cpu"],
-            "smp": 2,
+            "smp": int(r.get("smp") or 2),  # optional trailing column, absent = 2
             "memory_mib": int(r["mem"]),
             "cmdline": r["cmdline"],
             "capture_cmdline": cmdlines[1] if r["recipe"] == "kexec" and len(cmdlines) > 1 else None,
@@ -75,7 +75,8 @@ def main():
             "oracles": {kind: os.path.join(out_dir, "oracle", f"{name}.{kind}.{ext}")
                         for kind, ext in (("drgn", "json"), ("crash", "txt"), ("dmesg", "txt"),
                                           ("vtop.drgn", "json"), ("vtop.crash", "txt"),
-                                          ("idt.drgn", "json"), ("notes", "txt"))
+                                          ("idt.drgn", "json"), ("percpu.drgn", "json"),
+                                          ("percpu.crash", "txt"), ("notes", "txt"))
                         if os.path.isfile(os.path.join(out_dir, "oracle", f"{name}.{kind}.{ext}"))},
         })
     out = os.path.join(out_dir, "manifest.json")

@@ -50,7 +50,8 @@ public struct SegmentSelector: Sendable, Hashable, CustomStringConvertible {
   public static let userDS = SegmentSelector(index: LinuxGDT.defaultUserDS, rpl: 3)
   /// `__USER_CS` = GDT_ENTRY_DEFAULT_USER_CS (6) * 8 + 3 = 0x33: 64-bit user code.
   public static let userCS = SegmentSelector(index: LinuxGDT.defaultUserCS, rpl: 3)
-  /// `__PER_CPU_SEG` = GDT_ENTRY_PER_CPU (15) * 8 + 3 = 0x7b: CPU/node number in the limit.
+  /// `__CPUNODE_SEG` = GDT_ENTRY_CPUNODE (15) * 8 + 3 = 0x7b: CPU/node number in the limit
+  /// (named __PER_CPU_SEG before v4.19).
   public static let perCPUSeg = SegmentSelector(index: LinuxGDT.perCPU, rpl: 3)
 
   /// The segment.h macro that defines exactly this selector value, if any.
@@ -62,7 +63,7 @@ public struct SegmentSelector: Sendable, Hashable, CustomStringConvertible {
     case Self.user32CS.raw: "__USER32_CS"
     case Self.userDS.raw: "__USER_DS"
     case Self.userCS.raw: "__USER_CS"
-    case Self.perCPUSeg.raw: "__PER_CPU_SEG"
+    case Self.perCPUSeg.raw: "__CPUNODE_SEG"
     default: nil
     }
   }
@@ -100,7 +101,8 @@ public enum LinuxGDT {
   public static let tlsMin = 12
   /// GDT_ENTRY_TLS_MAX 14
   public static let tlsMax = 14
-  /// GDT_ENTRY_PER_CPU 15: "Abused to load per CPU data from limit" (vgetcpu).
+  /// GDT_ENTRY_CPUNODE 15 (GDT_ENTRY_PER_CPU before v4.19): CPU and node number in the
+  /// limit, for vdso getcpu (setup_getcpu).
   public static let perCPU = 15
   /// GDT_ENTRIES 16: the GDT is GDT_SIZE = 16 * 8 = 128 bytes.
   public static let entries = 16
@@ -120,7 +122,7 @@ public enum LinuxGDT {
     case ldt: "GDT_ENTRY_LDT"
     case ldt + 1: "GDT_ENTRY_LDT+1"
     case tlsMin...tlsMax: "GDT_ENTRY_TLS_MIN+\(index - tlsMin)"
-    case perCPU: "GDT_ENTRY_PER_CPU"
+    case perCPU: "GDT_ENTRY_CPUNODE"
     default: nil
     }
   }

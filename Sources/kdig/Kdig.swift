@@ -19,6 +19,7 @@ struct KdigCommand: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       InfoCommand.self, ReadCommand.self, SymCommand.self, PrintCommand.self, VtopCommand.self,
-      PtovCommand.self, PteCommand.self, PtdumpCommand.self, PsCommand.self, IDTCommand.self,
+      PtovCommand.self, PteCommand.self, PtdumpCommand.self, PsCommand.self, IDTCommand.self, CheckCommand.self,
+      CEACommand.self, GDTCommand.self, TSSCommand.self, CPUCommand.self,
     ])
 }

@@ -71,6 +71,19 @@ public final class VmlinuxFile {
       file: path, offset: 0, expected: "link address 0x\(hex(address)) (\(count) bytes) inside a PT_LOAD segment")
   }
 
+  /// Bytes of section `name` at its link address `address` (e.g. a per-cpu variable's
+  /// initial value in `.data..percpu`, whose addresses are offsets from 0 on x86-64).
+  public func bytes(inSection name: String, at address: UInt64, count: Int) throws(BinaryError) -> [UInt8] {
+    guard let s = section(name), s.type != Self.SHT_NOBITS, address >= s.address,
+      address - s.address <= s.size, UInt64(count) <= s.size - (address - s.address)
+    else {
+      throw BinaryError(
+        file: path, offset: 0, expected: "section \(name) holding 0x\(hex(address)) (\(count) bytes)")
+    }
+    return try file.view(at: s.offset + (address - s.address), count: count, "\(name) data")
+      .withUnsafeBytes { Array($0) }
+  }
+
   /// A NUL-terminated string at a link-time address (at most `limit` bytes).
   public func string(atLinkAddress address: UInt64, limit: Int = 512) -> String? {
     for l in loads where address >= l.vaddr && address - l.vaddr < l.size {

@@ -1,0 +1,35 @@
+// The last line of `kdig check --json` and of its text output: counts over the batch.
+
+/// Counts over every dump of one `kdig check` run.
+public struct CheckBatchSummary: Sendable, Codable {
+  /// Dumps checked, and how many ended in each status.
+  public var total = 0
+  public var ok = 0
+  public var findings = 0
+  public var error = 0
+  /// Error findings that count (not accepted), warnings, and findings a baseline accepted.
+  public var findingCount = 0
+  public var warningCount = 0
+  public var acceptedCount = 0
+  /// Baseline entries that accepted nothing in this run.
+  public var unmatchedBaseline: [BaselineEntry] = []
+  /// The exit code of the run (set by the command line: docs/exit-codes.md).
+  public var exitCode: Int32 = 0
+  /// Wall time of the whole batch, in seconds.
+  public var elapsed: Double = 0
+  public var jobs = 1
+
+  public init() {}
+
+  public mutating func add(_ r: DumpCheckReport) {
+    total += 1
+    switch r.status {
+    case .ok: ok += 1
+    case .findings: findings += 1
+    case .error: error += 1
+    }
+    findingCount += r.errorCount
+    warningCount += r.warningCount
+    acceptedCount += r.acceptedCount
+  }
+}
