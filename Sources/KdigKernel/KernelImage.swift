@@ -24,6 +24,8 @@ public final class KernelImage {
   public let kernelSpace: PageTableAddressSpace
   /// How the vmlinux was checked against the dump.
   public private(set) var vmlinuxMatch: String?
+  /// The ORC table, once read (ORC/ORCTable.swift).
+  var cachedORC: ORCTable?
 
   /// Opens the kernel in `dump`, checking that `vmlinux` belongs to it unless `force`.
   public init(dump: any DumpFile, vmlinux: VmlinuxFile?, force: Bool = false) throws {

@@ -26,7 +26,7 @@ public struct QEMUCPUState: Sendable, Codable {
   static let minimumSize = 432
   /// sizeof with the optional kernel_gs_base.
   static let sizeWithKernelGSBase = 440
-  static let generalRegisterNames = [
+  public static let generalRegisterNames = [
     "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp",
     "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
   ]

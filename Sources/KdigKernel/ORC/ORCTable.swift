@@ -1,0 +1,90 @@
+// The kernel's ORC unwind tables from the vmlinux file: .orc_unwind_ip (sorted, each entry a
+// 32-bit offset relative to its own address: ip = &entry + value) and .orc_unwind (one
+// struct orc_entry per ip), as arch/x86/kernel/unwind_orc.c's orc_find() searches them.
+// The struct orc_entry layout comes from DWARF (the `signal` member since v6.4, `end` before).
+
+import KdigBinary
+import KdigX86
+
+/// The vmlinux's ORC table.
+public final class ORCTable {
+  public let format: ORCFormat
+  let ipSection: ByteView
+  let entrySection: ByteView
+  /// Link address of .orc_unwind_ip.
+  let ipBase: UInt64
+  public let count: Int
+  /// Decoded link IPs, built on first lookup (binary search needs them sorted; they are).
+  private var ips: [UInt64]?
+
+  init(ipSection: ByteView, ipBase: UInt64, entrySection: ByteView, format: ORCFormat) throws {
+    guard ipSection.count % 4 == 0, entrySection.count == ipSection.count / 4 * ORCFormat.size else {
+      throw KernelImageError(
+        .badVmlinux,
+        ".orc_unwind_ip (\(ipSection.count) bytes) and .orc_unwind (\(entrySection.count) bytes) do not hold the same number of entries")
+    }
+    self.ipSection = ipSection
+    self.entrySection = entrySection
+    self.ipBase = ipBase
+    self.format = format
+    count = ipSection.count / 4
+  }
+
+  func linkIPs() throws -> [UInt64] {
+    if let ips { return ips }
+    var out = [UInt64](repeating: 0, count: count)
+    for i in 0..<count {
+      let rel = Int32(bitPattern: try ipSection.u32(i * 4, "orc_unwind_ip[\(i)]"))
+      out[i] = (ipBase &+ UInt64(i * 4)) &+ UInt64(bitPattern: Int64(rel))
+    }
+    ips = out
+    return out
+  }
+
+  /// The entry covering link address `ip`: the last one whose ip ≤ `ip` (orc_find).
+  public func entry(forLinkIP ip: UInt64) throws -> ORCEntry? {
+    let ips = try linkIPs()
+    var lo = 0
+    var hi = ips.count
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if ips[mid] <= ip { lo = mid + 1 } else { hi = mid }
+    }
+    guard lo > 0 else { return nil }
+    let bytes = try entrySection.slice((lo - 1) * ORCFormat.size, ORCFormat.size, "orc_unwind entry").withUnsafeBytes { Array($0) }
+    return try ORCEntry(bytes: bytes, format: format)
+  }
+}
+
+extension KernelImage {
+  /// The vmlinux's ORC table, read on first use.
+  public func orcTable() throws -> ORCTable {
+    if let cachedORC { return cachedORC }
+    guard let vmlinux else {
+      throw KernelImageError(.vmlinuxNotFound, "no vmlinux: the ORC unwind tables come from it (give --vmlinux)")
+    }
+    guard let ip = vmlinux.section(".orc_unwind_ip"), let entries = vmlinux.section(".orc_unwind") else {
+      throw KernelImageError(.badVmlinux, "\(vmlinux.path) has no .orc_unwind_ip/.orc_unwind (a kernel without CONFIG_UNWINDER_ORC)")
+    }
+    let table = try ORCTable(
+      ipSection: try vmlinux.contents(of: ip), ipBase: ip.address, entrySection: try vmlinux.contents(of: entries),
+      format: try orcFormat())
+    cachedORC = table
+    return table
+  }
+
+  /// struct orc_entry's bit layout from DWARF; the v6.4 layout when it is missing.
+  func orcFormat() throws -> ORCFormat {
+    guard let t = try? types(), let e = try? t.completed(try t.type(named: "struct orc_entry")).aggregate else {
+      return .v6_4
+    }
+    func bit(_ name: String) -> Int? { e.member(named: name)?.bitOffset }
+    guard let sp = bit("sp_reg"), let bp = bit("bp_reg"), let type = bit("type"),
+      let width = e.member(named: "type")?.bitSize
+    else { return .v6_4 }
+    if let signal = bit("signal") {
+      return ORCFormat(spRegBit: sp, bpRegBit: bp, typeBit: type, typeWidth: width, flagBit: signal, hasSignal: true)
+    }
+    return ORCFormat(spRegBit: sp, bpRegBit: bp, typeBit: type, typeWidth: width, flagBit: bit("end") ?? type + width, hasSignal: false)
+  }
+}
