@@ -21,22 +21,28 @@ source "$SAMPLES_DIR/lib/initramfs.sh"
 
 # ---- the sample table (samples.tsv) ------------------------------------------
 NAMES=()
-declare -A KERNEL UNIT RECIPE FORMAT CODEC LEVEL CPU MEM VMCI LEVELS KASLR PTI CMDLINE SMP
-while IFS=$'\t' read -r name kernel unit recipe format codec level _producer cpu mem vmci levels kaslr pti cmdline smp; do
+declare -A KERNEL UNIT RECIPE FORMAT CODEC LEVEL CPU MEM VMCI LEVELS KASLR PTI CMDLINE SMP TRIGGER
+while IFS=$'\t' read -r name kernel unit recipe format codec level _producer cpu mem vmci levels kaslr pti cmdline smp trigger; do
     [[ -z $name || $name == \#* || $name == name ]] && continue
     NAMES+=("$name")
     KERNEL[$name]=$kernel UNIT[$name]=$unit RECIPE[$name]=$recipe FORMAT[$name]=$format
     CODEC[$name]=$codec LEVEL[$name]=$level CPU[$name]=$cpu MEM[$name]=$mem VMCI[$name]=$vmci
     LEVELS[$name]=$levels KASLR[$name]=$kaslr PTI[$name]=$pti CMDLINE[$name]=$cmdline
     SMP[$name]=${smp:-2}  # optional trailing column (older rows have none): QEMU -smp
+    TRIGGER[$name]=${trigger:-init}  # optional trailing column: who makes the guest panic
 done <"$SAMPLES_DIR/samples.tsv"
 
 unit_members() { local n; for n in "${NAMES[@]}"; do [[ ${UNIT[$n]} == "$1" ]] && echo "$n"; done; return 0; }
 # A unit's recipe: its rows of samples.tsv and the scripts that shape the guest. A cached unit
-# whose recipe changed is rebuilt, so a CI cache never holds samples of an old recipe.
+# whose recipe changed is rebuilt, so a CI cache never holds samples of an old recipe. Units
+# panicked by the host (trigger sysrq-key/nmi) add their own guest /init and QMP driver; the
+# recipe of the other units is what it was before those existed.
 unit_recipe() {
+    local extra=()
+    [[ ${TRIGGER[$(unit_members "$1" | head -n1)]} == init ]] ||
+        extra=("$SAMPLES_DIR"/lib/{guest-idle.sh,qemu_trigger.py})
     { grep -P "^[^\t]*\t[^\t]*\t$1\t" "$SAMPLES_DIR/samples.tsv"
-      cat "$SAMPLES_DIR"/lib/{guest-init.sh,initramfs.sh,qemu_boot.py,qmp.py}; } | sha256sum | cut -d' ' -f1
+      cat "$SAMPLES_DIR"/lib/{guest-init.sh,initramfs.sh,qemu_boot.py,qmp.py} "${extra[@]}"; } | sha256sum | cut -d' ' -f1
 }
 unit_complete() {
     local n
@@ -62,6 +68,20 @@ check_console() { # NAME LOG
     if [[ ${PTI[$n]} == default && ${CPU[$n]} == *GenuineIntel* ]] && ! grep -aq 'page tables isolation: enabled' "$log"; then
         unit_fail "${UNIT[$n]}" "$log" "PTI not enabled on an Intel guest"
     fi
+    # A panic in interrupt context: the right panic, and the kernel's own call trace crossed
+    # into the interrupt's stack (<IRQ> / <NMI> in the "Call Trace:").
+    case ${TRIGGER[$n]} in
+        sysrq-key)
+            grep -aq 'Kernel panic - not syncing: sysrq triggered crash' "$log" ||
+                unit_fail "${UNIT[$n]}" "$log" "no sysrq panic after the key press"
+            grep -aq '<IRQ>' "$log" || unit_fail "${UNIT[$n]}" "$log" "the panic's call trace has no <IRQ>"
+            ;;
+        nmi)
+            grep -aq 'Kernel panic - not syncing: NMI: Not continuing' "$log" ||
+                unit_fail "${UNIT[$n]}" "$log" "no NMI panic after inject-nmi"
+            grep -aq '<NMI>' "$log" || unit_fail "${UNIT[$n]}" "$log" "the panic's call trace has no <NMI>"
+            ;;
+    esac
     # With a capture kernel loaded, panic() kexecs before it prints "Kernel Offset".
     [[ ${RECIPE[$n]} == qmp ]] || return 0
     if [[ ${KASLR[$n]} == yes ]]; then
@@ -119,8 +139,12 @@ build_qmp_unit() {
     mapfile -t names < <(unit_members "$unit")
     p=${names[0]} kdir=$(kernel_dir_for "${names[0]}")
     t=$(new_tmp "$unit")
-    log "building $unit (${names[*]}) with $(basename "$kdir")"
-    build_qemu_initrd "$kdir" "$t/initrd.gz"
+    log "building $unit (${names[*]}) with $(basename "$kdir"), panic by ${TRIGGER[$p]}"
+    if [[ ${TRIGGER[$p]} == init ]]; then
+        build_qemu_initrd "$kdir" "$t/initrd.gz"
+    else
+        build_idle_initrd "$kdir" "$t/initrd.gz"
+    fi
     args=(qemu-system-x86_64 -accel tcg -cpu "${CPU[$p]}" -smp "${SMP[$p]}" -m "${MEM[$p]}" -nodefaults
           -kernel "$kdir/vmlinuz" -initrd "$t/initrd.gz" -append "${CMDLINE[$p]}")
     [[ ${VMCI[$p]} == yes ]] && args+=(-device vmcoreinfo)
@@ -131,12 +155,40 @@ build_qmp_unit() {
             *) die "$n: format ${FORMAT[$n]} is not a QEMU dump" ;;
         esac
     done
-    run_guest --console "$t/console.log" --timeout "$BOOT_TIMEOUT" \
-        --wait 'end Kernel panic' --fail 'KDIG: FAIL' "${dumps[@]}" -- "${args[@]}" ||
-        unit_fail "$unit" "$t/console.log" "guest run failed"
+    if [[ ${TRIGGER[$p]} == init ]]; then
+        run_guest --console "$t/console.log" --timeout "$BOOT_TIMEOUT" \
+            --wait 'end Kernel panic' --fail 'KDIG: FAIL' "${dumps[@]}" -- "${args[@]}" ||
+            unit_fail "$unit" "$t/console.log" "guest run failed"
+    else
+        run_trigger_guest --console "$t/console.log" --timeout "$BOOT_TIMEOUT" --ready 'KDIG: idle' \
+            --trigger "${TRIGGER[$p]}" --wait 'end Kernel panic' --fail 'KDIG: FAIL' "${dumps[@]}" \
+            -- "${args[@]}" || unit_fail "$unit" "$t/console.log" "guest run failed"
+    fi
     check_console "$p" "$t/console.log"
     for n in "${names[@]}"; do check_sample "$n" "$t/$n.vmcore"; done
     finish_unit "$t" "${names[@]}"
+}
+
+# ---- trigger sysrq-key / nmi: the guest idles, the host makes it panic -----------------------
+# (lib/guest-idle.sh as /init, lib/qemu_trigger.py as driver; initramfs.sh and qemu_boot.py
+# stay as they are, so the recipe of every other unit is unchanged)
+build_idle_initrd() { # build_idle_initrd KERNEL_DIR OUT
+    local tree
+    tree=$(mktemp -d "$CACHE/tmp/tree.XXXXXX")
+    base_tree "$tree" "$1"
+    install -m 0755 "$SAMPLES_DIR/lib/guest-idle.sh" "$tree/init"
+    pack_tree "$tree" "$2"
+    rm -rf -- "$tree"
+}
+
+# As run_guest (lib/common.sh), with lib/qemu_trigger.py.
+run_trigger_guest() {
+    local rc=0
+    python3 "$SAMPLES_DIR/lib/qemu_trigger.py" "$@" &
+    GUEST_PID=$!
+    wait "$GUEST_PID" || rc=$?
+    GUEST_PID=
+    return "$rc"
 }
 
 # ---- recipe kexec: kdump capture kernel writes raw virtio disks -----------------
@@ -247,6 +299,14 @@ run_oracles() {
             plist=$OUT/oracle/$(unit_members "${UNIT[$n]}" | head -n1).percpu.drgn.json
         run_oracle "$o.percpu.crash.txt" "$f" "$od/percpu_crash.sh" "$od/percpu_drgn.py" -- \
             "$od/percpu_crash.sh" "$f" "$kdir/vmlinux" "$plist" "$o.percpu.crash.txt"
+    fi
+    # Backtrace oracles (oracles/BT.md): drgn's stack trace of every task (idle tasks included),
+    # and crash's bt / bt -a / foreach bt / bt -e / bt -E / bt -f / bt -c N where crash reads the dump.
+    run_oracle "$o.bt.drgn.json" "$f" "$od/bt_drgn.py" -- \
+        "$CACHE/venv-drgn/bin/python" "$od/bt_drgn.py" "$f" "$kdir/vmlinux" "$o.bt.drgn.json"
+    if grep -qx '# exit status: 0' "$o.crash.txt"; then
+        run_oracle "$o.bt.crash.txt" "$f" "$od/bt_crash.sh" "$od/bt_crash.cmds" -- \
+            "$od/bt_crash.sh" "$f" "$kdir/vmlinux" "$o.bt.crash.txt"
     fi
 }
 

@@ -59,6 +59,7 @@ def main():
             "system_map": os.path.join(kdir, "System.map"),
             "qemu_cpu": r["cpu"],
             "smp": int(r.get("smp") or 2),  # optional trailing column, absent = 2
+            "trigger": r.get("trigger") or "init",  # optional trailing column: who made it panic
             "memory_mib": int(r["mem"]),
             "cmdline": r["cmdline"],
             "capture_cmdline": cmdlines[1] if r["recipe"] == "kexec" and len(cmdlines) > 1 else None,
@@ -76,7 +77,8 @@ def main():
                         for kind, ext in (("drgn", "json"), ("crash", "txt"), ("dmesg", "txt"),
                                           ("vtop.drgn", "json"), ("vtop.crash", "txt"),
                                           ("idt.drgn", "json"), ("percpu.drgn", "json"),
-                                          ("percpu.crash", "txt"), ("notes", "txt"))
+                                          ("percpu.crash", "txt"), ("bt.drgn", "json"),
+                                          ("bt.crash", "txt"), ("notes", "txt"))
                         if os.path.isfile(os.path.join(out_dir, "oracle", f"{name}.{kind}.{ext}"))},
         })
     out = os.path.join(out_dir, "manifest.json")

@@ -7,6 +7,7 @@ set -uo pipefail
 dump=$(readlink -f "$1") vmlinux=$(readlink -f "$2") out=$3 stamp=$4
 cmds=$(cd "$(dirname "$0")" && pwd)/crash.cmds
 wd=$(mktemp -d)  # crash runs in an empty directory (it reads ./.crashrc)
+export TZ=UTC    # `sys` DATE and `log -T` print local time: make it the same on every host
 trap 'rm -rf "$wd"' EXIT
 # -s hides the prompt, so each command is preceded by a marker line "crash> CMD".
 while read -r c; do printf '!echo "crash> %s"\n%s\n' "$c" "$c"; done <"$cmds" >"$wd/cmds"

@@ -178,14 +178,23 @@ class Oracle:
     def iomem(self):
         """Top-level iomem_resource entries: (start, end_exclusive, name, children)."""
         out = []
-        c = self.prog["iomem_resource"].child
-        while c:
-            kids, k = [], c.child
-            while k:
-                kids.append((k.start.value_(), k.end.value_() + 1, self.res_name(k)))
-                k = k.sibling
-            out.append((c.start.value_(), c.end.value_() + 1, self.res_name(c), kids))
-            c = c.sibling
+        # A makedumpfile -d 31 dump may exclude the slab page of a resource: the list then ends
+        # there (noted), the addresses are generated from what was read.
+        try:
+            c = self.prog["iomem_resource"].child
+            while c:
+                kids = []
+                try:
+                    k = c.child
+                    while k:
+                        kids.append((k.start.value_(), k.end.value_() + 1, self.res_name(k)))
+                        k = k.sibling
+                except Exception as e:
+                    self.note(f"iomem children of {c.value_():#x}", e)
+                out.append((c.start.value_(), c.end.value_() + 1, self.res_name(c), kids))
+                c = c.sibling
+        except Exception as e:
+            self.note("iomem_resource list", e)
         return out
 
 

@@ -26,6 +26,16 @@ public final class KernelImage {
   public private(set) var vmlinuxMatch: String?
   /// The ORC table, once read (ORC/ORCTable.swift).
   var cachedORC: ORCTable?
+  /// Values analyzers derive once per kernel (stack map, pt_regs layout), by key.
+  private var memos: [String: Any] = [:]
+
+  /// `make()`'s value, computed on the first call for `key` and kept for this kernel.
+  public func memoized<T>(_ key: String, _ make: () throws -> T) rethrows -> T {
+    if let v = memos[key] as? T { return v }
+    let v = try make()
+    memos[key] = v
+    return v
+  }
 
   /// Opens the kernel in `dump`, checking that `vmlinux` belongs to it unless `force`.
   public init(dump: any DumpFile, vmlinux: VmlinuxFile?, force: Bool = false) throws {

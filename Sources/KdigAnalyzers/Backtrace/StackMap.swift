@@ -51,6 +51,10 @@ public struct StackMap: Sendable {
 extension KernelImage {
   /// Builds the per-CPU stack map from pcpu_hot / hardirq_stack_ptr and the cpu_entry_area.
   public func stackMap() throws -> StackMap {
+    try memoized("stackMap") { try buildStackMap() }
+  }
+
+  func buildStackMap() throws -> StackMap {
     let cpus = try perCPUSet()
     let t = try types()
     let threadSize = (try? t.sizeof("union thread_union")) ?? 16384

@@ -38,6 +38,10 @@ public struct PtRegsField: Sendable, Encodable {
 extension KernelImage {
   /// struct pt_regs's layout from the kernel's types.
   public func ptRegsLayout() throws -> PtRegsLayout {
+    try memoized("ptRegsLayout") { try readPtRegsLayout() }
+  }
+
+  func readPtRegsLayout() throws -> PtRegsLayout {
     let t = try types()
     var offsets: [String: Int] = [:]
     for name in PtRegsLayout.headerOrder {

@@ -14,9 +14,6 @@ public final class ORCTable {
   /// Link address of .orc_unwind_ip.
   let ipBase: UInt64
   public let count: Int
-  /// Decoded link IPs, built on first lookup (binary search needs them sorted; they are).
-  private var ips: [UInt64]?
-
   init(ipSection: ByteView, ipBase: UInt64, entrySection: ByteView, format: ORCFormat) throws {
     guard ipSection.count % 4 == 0, entrySection.count == ipSection.count / 4 * ORCFormat.size else {
       throw KernelImageError(
@@ -30,25 +27,20 @@ public final class ORCTable {
     count = ipSection.count / 4
   }
 
-  func linkIPs() throws -> [UInt64] {
-    if let ips { return ips }
-    var out = [UInt64](repeating: 0, count: count)
-    for i in 0..<count {
-      let rel = Int32(bitPattern: try ipSection.u32(i * 4, "orc_unwind_ip[\(i)]"))
-      out[i] = (ipBase &+ UInt64(i * 4)) &+ UInt64(bitPattern: Int64(rel))
-    }
-    ips = out
-    return out
+  /// The link address entry `i` covers: its own address plus the stored 32-bit offset.
+  func linkIP(_ i: Int) throws -> UInt64 {
+    let rel = Int32(bitPattern: try ipSection.u32(i * 4, "orc_unwind_ip[\(i)]"))
+    return (ipBase &+ UInt64(i * 4)) &+ UInt64(bitPattern: Int64(rel))
   }
 
-  /// The entry covering link address `ip`: the last one whose ip ≤ `ip` (orc_find).
+  /// The entry covering link address `ip`: the last one whose ip ≤ `ip` (orc_find), by a
+  /// binary search over the mapped section (nothing is decoded ahead: ~20 reads a lookup).
   public func entry(forLinkIP ip: UInt64) throws -> ORCEntry? {
-    let ips = try linkIPs()
     var lo = 0
-    var hi = ips.count
+    var hi = count
     while lo < hi {
       let mid = (lo + hi) / 2
-      if ips[mid] <= ip { lo = mid + 1 } else { hi = mid }
+      if try linkIP(mid) <= ip { lo = mid + 1 } else { hi = mid }
     }
     guard lo > 0 else { return nil }
     let bytes = try entrySection.slice((lo - 1) * ORCFormat.size, ORCFormat.size, "orc_unwind entry").withUnsafeBytes { Array($0) }
