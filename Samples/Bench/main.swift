@@ -180,6 +180,21 @@ if oracles && FileManager.default.isExecutableFile(atPath: drgn) {
 }
 printRows("cea: every CPU's cpu_entry_area, GDT and TSS", rows)
 
+// MARK: - kdig log vs drgn printing the log (get_printk_records)
+
+rows = [bench("kdig log", [kdig, "log", "--dump", dump, "--vmlinux", vmlinux], runs: runs)]
+// The same without a vmlinux (the ring's layout from VMCOREINFO, as makedumpfile reads it).
+rows.append(bench("kdig log (no vmlinux)", [kdig, "log", "--dump", dump], runs: runs))
+if oracles && FileManager.default.isExecutableFile(atPath: drgn) {
+  rows.append(
+    bench(
+      "drgn get_printk_records, printed",
+      [drgn, "-q", "-c", dump, "-s", vmlinux, "-e",
+       "from drgn.helpers.linux.printk import get_printk_records\nfor r in get_printk_records(prog): print(r.timestamp, r.text.decode(errors='replace'))"],
+      runs: runs))
+}
+printRows("log: every record of the printk ring buffer", rows)
+
 // MARK: - Library: bulk translation and reads
 
 do {

@@ -59,3 +59,19 @@ public struct CheckedArithmetic {
     return Int(value)
   }
 }
+
+extension UInt64 {
+  /// `self + other`, clamped to `UInt64.max`: for totals of sizes read from a dump, where a
+  /// hostile value must give a large (and visibly implausible) number, never a trap or a
+  /// wrapped small one.
+  @inlinable public func saturatingAdd(_ other: UInt64) -> UInt64 {
+    let (sum, overflow) = addingReportingOverflow(other)
+    return overflow ? .max : sum
+  }
+
+  /// `self * other`, clamped to `UInt64.max` (see `saturatingAdd`).
+  @inlinable public func saturatingMultiply(_ other: UInt64) -> UInt64 {
+    let (product, overflow) = multipliedReportingOverflow(by: other)
+    return overflow ? .max : product
+  }
+}
