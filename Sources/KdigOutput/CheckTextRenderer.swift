@@ -6,7 +6,7 @@ import KdigAnalyzers
 
 /// Text output of `kdig check`.
 public enum CheckTextRenderer {
-  /// "OK       6.12.107+deb12-cloud-amd64  0 findings  PATH".
+  /// "OK       6.12.107+deb12-cloud-amd64  0 findings  PATH  panic: sysrq triggered crash".
   public static func line(_ r: DumpCheckReport) -> String {
     let status = r.status.rawValue.uppercased().padding(toLength: 9, withPad: " ", startingAt: 0)
     let release = pad(r.kernel?.release ?? "unknown", 26)
@@ -14,7 +14,8 @@ public enum CheckTextRenderer {
       let e = r.error ?? CheckFailure(category: "error", message: "unknown error")
       return "\(status)\(release)  \(e.category)  \(r.dump): \(e.message)"
     }
-    return "\(status)\(release)  \(counts(r))  \(r.dump)"
+    let panic = r.crash?.message.map { "  panic: \($0)" } ?? ""
+    return "\(status)\(release)  \(counts(r))  \(r.dump)\(panic)"
   }
 
   /// "1 finding, 1 warning, 2 accepted".

@@ -24,7 +24,9 @@ import Testing
       let kernel = try #require(d["kernel"] as? [String: Any])
       #expect(kernel["release"] as? String == s.kernel_release)
       #expect(kernel["vmlinux"] as? String == root.vmlinux(of: s))
-      #expect(d["crash"] is NSNull)
+      let crash = try #require(d["crash"] as? [String: Any], "\(s): no crash summary")
+      #expect(crash["message"] as? String == "sysrq triggered crash", "\(s): \(crash)")
+      #expect((crash["frames"] as? [String])?.contains { $0.hasPrefix("panic+") } == true)
       #expect(d["error"] is NSNull)
       let sections = try #require(d["sections"] as? [[String: Any]])
       #expect(sections.map { $0["name"] as? String } == ["dump", "idt", "cea"])
@@ -66,7 +68,9 @@ import Testing
 
     let text = try KdigProcess.run(["check", "--jobs", "1", "--vmlinux", elf.vmlinux, cut.path, good.file])
     #expect(text.status == 2)
-    let lineFor = { (path: String) in text.stdout.split(separator: "\n").first { $0.hasSuffix(path) || $0.contains(path + ":") } }
+    let lineFor = { (path: String) in
+      text.stdout.split(separator: "\n").first { $0.hasSuffix(path) || $0.contains(path + ":") || $0.contains(path + "  panic: ") }
+    }
     #expect(lineFor(cut.path)?.hasPrefix("ERROR    ") == true, "\(text.stdout)")
     #expect(lineFor(good.file)?.hasPrefix("OK       6.12.107+deb12-cloud-amd64  0 findings") == true, "\(text.stdout)")
     #expect(text.stdout.contains("2 dumps: 1 ok, 0 with findings, 1 error"), "\(text.stdout)")

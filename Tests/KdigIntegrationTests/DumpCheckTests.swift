@@ -18,6 +18,13 @@ import Testing
     #expect(report.findings.allSatisfy { $0.severity != .error })
     #expect(report.sections.first?.checks.contains { $0.name == "pages" && $0.status == "passed" } == true)
     #expect(report.kernel?.release == s.kernel_release)
+    // What crashed: the console's own panic line, and the panicking task's frames.
+    let console = try String(contentsOfFile: try #require(s.console_log), encoding: .utf8)
+    let crash = try #require(report.crash, "\(s.name): no crash summary")
+    let message = try #require(crash.message, "\(s.name): no panic message")
+    #expect(console.contains("Kernel panic - not syncing: \(message)"), "\(s.name): \(message)")
+    #expect(crash.frames.contains { $0.hasPrefix("panic+") }, "\(s.name): \(crash.frames)")
+    #expect(crash.cpu != nil && crash.task != nil)
   }
 
   @Test func excludedIDTPageIsOneIntegrityFinding() throws {

@@ -27,7 +27,10 @@ public struct DumpCheckRunner {
   /// The report on `kernel`, under the dump path as the user gave it.
   public func report(kernel: KernelImage, dump: String, elapsed: () -> Double) -> DumpCheckReport {
     let found = sections(kernel: kernel)
-    return DumpCheckReport(dump: dump, kernel: kernel.identity, sections: found, elapsed: elapsed())
+    let crash = kernel.crashSummary()
+    var report = DumpCheckReport(dump: dump, kernel: kernel.identity, sections: found, elapsed: elapsed())
+    report.crash = crash
+    return report
   }
 }
 
