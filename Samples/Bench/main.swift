@@ -195,6 +195,23 @@ if oracles && FileManager.default.isExecutableFile(atPath: drgn) {
 }
 printRows("log: every record of the printk ring buffer", rows)
 
+// MARK: - kdig bt of every task vs drgn stack_trace() of every task
+
+rows = [
+  bench("kdig bt (panicking task)", [kdig, "bt", "--dump", dump, "--vmlinux", vmlinux], runs: runs),
+  bench("kdig bt --all-tasks", [kdig, "bt", "--all-tasks", "--dump", dump, "--vmlinux", vmlinux], runs: runs),
+]
+if oracles && FileManager.default.isExecutableFile(atPath: drgn) {
+  let script = """
+    from drgn.helpers.linux.pid import for_each_task
+    for t in for_each_task(prog):
+        try: str(prog.stack_trace(t))
+        except Exception: pass
+    """
+  rows.append(bench("drgn stack_trace() of every task", [drgn, "-q", "-c", dump, "-s", vmlinux, "-e", script], runs: runs))
+}
+printRows("bt: every task's backtrace", rows)
+
 // MARK: - Library: bulk translation and reads
 
 do {
