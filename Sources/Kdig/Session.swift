@@ -17,21 +17,34 @@
 public final class Session {
   public let dump: any DumpFile
   public let kernel: KernelImage
+  /// Set when no vmlinux was found and kdig falls back to the dump's kallsyms and BTF: the
+  /// CLI prints it once on stderr (not set under `noVmlinux`, where the user asked for it).
+  public private(set) var fallbackNotice: String?
 
   /// Opens `dumpPath`. With no `vmlinuxPath`, looks for the vmlinux by the dump's OSRELEASE
   /// and BUILD-ID in the usual places; `force` accepts a vmlinux that does not match.
-  public init(dumpPath: String, vmlinuxPath: String?, force: Bool = false) throws {
+  /// `noVmlinux` uses no vmlinux at all: symbols from the dump's kallsyms, types from its
+  /// BTF (docs/no-vmlinux.md).
+  public init(dumpPath: String, vmlinuxPath: String?, force: Bool = false, noVmlinux: Bool = false) throws {
     dump = try openDump(path: dumpPath)
     let info = dump.notes.vmcoreinfo.map { VMCoreInfo(text: $0) }
     var vmlinux: VmlinuxFile?
-    if let vmlinuxPath {
+    var notice: String?
+    if noVmlinux {
+      vmlinux = nil
+    } else if let vmlinuxPath {
       vmlinux = try VmlinuxFile(path: vmlinuxPath)
     } else if let found = VmlinuxLocator.candidates(
       release: info?.osRelease ?? dump.summary.headerRelease, buildID: info?.buildID, root: Self.searchRoot
     ).first(where: { access($0, R_OK) == 0 }) {
       vmlinux = try VmlinuxFile(path: found)
+    } else {
+      notice = "no vmlinux found for \(info?.osRelease ?? "this kernel") (looked in: \(Self.searched(info, headerRelease: dump.summary.headerRelease))): "
+        + "using the dump's kallsyms for symbols and its BTF for types (give --vmlinux PATH to use one, "
+        + "--no-vmlinux to skip the search)"
     }
     kernel = try KernelImage(dump: dump, vmlinux: vmlinux, force: force)
+    fallbackNotice = notice
   }
 
   /// A directory prefixed to the vmlinux search paths (`KDIG_SYSROOT`), for looking inside a
@@ -41,16 +54,37 @@ public final class Session {
     return String(cString: p)
   }
 
-  /// The kernel's vmlinux, or a debug-info error saying how to give one.
+  /// Symbols and types for commands that need them: the vmlinux, else the dump's kallsyms
+  /// (loaded here, so a dump without usable kallsyms fails now, saying what was tried).
+  public func requireSymbolsAndTypes() throws {
+    if kernel.vmlinux != nil { return }
+    do {
+      _ = try kernel.symbols()
+    } catch {
+      let release = kernel.vmcoreinfo?.osRelease ?? "unknown release"
+      throw KernelImageError(
+        .vmlinuxNotFound,
+        "no symbols for \(release): no vmlinux (give --vmlinux PATH or set KDIG_VMLINUX; looked in: "
+          + "\(Self.searched(kernel.vmcoreinfo))), and the dump's kallsyms cannot be used: \(error)")
+    }
+  }
+
+  /// The kernel's vmlinux, or a debug-info error saying how to give one. Commands use
+  /// `requireSymbolsAndTypes()`, which also accepts the dump's kallsyms and BTF; this stays
+  /// for callers that need the file itself (and for `kdig check` until it moves over).
   public func requireVmlinux() throws -> VmlinuxFile {
     guard let v = kernel.vmlinux else {
       let release = kernel.vmcoreinfo?.osRelease ?? "unknown release"
-      let tried = VmlinuxLocator.candidates(
-        release: kernel.vmcoreinfo?.osRelease, buildID: kernel.vmcoreinfo?.buildID, root: Self.searchRoot)
       throw KernelImageError(
         .vmlinuxNotFound,
-        "no vmlinux for \(release): give --vmlinux PATH or set KDIG_VMLINUX (looked in: \(tried.joined(separator: ", ")))")
+        "no vmlinux for \(release): give --vmlinux PATH or set KDIG_VMLINUX (looked in: \(Self.searched(kernel.vmcoreinfo)))")
     }
     return v
+  }
+
+  /// The vmlinux search paths for this dump's kernel, for messages.
+  static func searched(_ info: VMCoreInfo?, headerRelease: String? = nil) -> String {
+    VmlinuxLocator.candidates(release: info?.osRelease ?? headerRelease, buildID: info?.buildID, root: searchRoot)
+      .joined(separator: ", ")
   }
 }

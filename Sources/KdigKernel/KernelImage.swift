@@ -26,6 +26,10 @@ public final class KernelImage {
   public private(set) var vmlinuxMatch: String?
   /// The ORC table, once read (ORC/ORCTable.swift).
   var cachedORC: ORCTable?
+  /// The dump's kallsyms, once read (no-vmlinux mode, KernelImage+DumpSources.swift), or
+  /// why they could not be.
+  var cachedKallsyms: KallsymsTable?
+  var kallsymsFailure: (any Error)?
   /// Values analyzers derive once per kernel (stack map, pt_regs layout), by key.
   private var memos: [String: Any] = [:]
 
@@ -114,14 +118,19 @@ public final class KernelImage {
   // MARK: - Types
 
   private var typeProvider: (any TypeProvider)?
+  /// The type provider if a command already opened it (for describing it without loading).
+  var typeProviderIfLoaded: (any TypeProvider)? { typeProvider }
 
-  /// Kernel types from the vmlinux's DWARF, opened on first use.
+  /// Kernel types: the vmlinux's DWARF, or without a vmlinux the BTF inside the dump
+  /// (KernelImage+DumpSources.swift). Opened on first use, through one `TypeProvider`.
   public func types() throws -> any TypeProvider {
     if let typeProvider { return typeProvider }
-    guard let vmlinux else {
-      throw KernelImageError(.vmlinuxNotFound, "no vmlinux: types need one (give --vmlinux or set KDIG_VMLINUX)")
+    let provider: any TypeProvider
+    if let vmlinux {
+      provider = try DWARFTypes(vmlinux: vmlinux)
+    } else {
+      provider = try dumpTypes()
     }
-    let provider = try DWARFTypes(vmlinux: vmlinux)
     typeProvider = provider
     return provider
   }
@@ -134,12 +143,11 @@ public final class KernelImage {
     KernelConstants.isKernelImage(symbol.value) ? symbol.value &+ layout.kaslrOffset.value : symbol.value
   }
 
-  /// The vmlinux symbol table, or a debug-info error when there is no vmlinux.
-  public func symbols() throws -> SymbolTable {
-    guard let vmlinux else {
-      throw KernelImageError(.vmlinuxNotFound, "no vmlinux: symbols need one (give --vmlinux or set KDIG_VMLINUX)")
-    }
-    return try vmlinux.symbols()
+  /// The kernel's symbols: the vmlinux .symtab, or without a vmlinux the kallsyms tables
+  /// inside the dump (Kallsyms/). Both at link-time addresses, behind one interface.
+  public func symbols() throws -> any SymbolProvider {
+    if let vmlinux { return try vmlinux.symbols() }
+    return try dumpSymbols()
   }
 
   /// The symbol `name` and its runtime address. Falls back to VMCOREINFO SYMBOL().
@@ -148,7 +156,7 @@ public final class KernelImage {
       return (ElfSymbol(name: name, value: a, size: 0, type: 0, binding: 1, letter: "?", index: 0), a)
     }
     guard let s = try symbols().first(name) else {
-      throw KernelImageError(.unknownSymbol, "no symbol \"\(name)\" in \(vmlinux?.path ?? "the vmlinux")")
+      throw KernelImageError(.unknownSymbol, "no symbol \"\(name)\" in \(vmlinux?.path ?? "the dump's kallsyms")")
     }
     return (s, runtimeAddress(s))
   }

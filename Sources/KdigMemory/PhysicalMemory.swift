@@ -31,7 +31,9 @@ public protocol PhysicalMemory: AnyObject {
 
 extension PhysicalMemory {
   /// Total bytes of RAM the dump describes.
-  public var describedMemorySize: UInt64 { ranges.reduce(0) { $0 &+ $1.size } }
+  /// Saturating: range sizes come from the dump, and a hostile total must not wrap to a
+  /// small plausible number.
+  public var describedMemorySize: UInt64 { ranges.reduce(0) { $0.saturatingAdd($1.size) } }
 
   /// Reads `count` bytes at `address`.
   public func bytes(at address: UInt64, count: Int) throws(MemoryError) -> [UInt8] {

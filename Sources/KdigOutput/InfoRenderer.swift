@@ -10,6 +10,8 @@ public enum InfoRenderer {
   public static func render(_ m: MachineInfo) -> String {
     var sys = LabeledLines()
     sys.add("KERNEL", m.vmlinux ?? "(no vmlinux)", how: m.vmlinuxMatch)
+    if let s = m.symbols { sys.add("SYMBOLS", s) }
+    if let t = m.types { sys.add("TYPES", t) }
     sys.add("DUMPFILE", m.dump.path)
     sys.add("FORMAT", formatLine(m.dump))
     sys.add("DUMP SIZE", "\(humanSize(m.dump.fileSize)) (\(m.dump.fileSize) bytes)")

@@ -35,11 +35,13 @@ public enum PtdumpRenderer {
       if range.present { extra.append(range.symbol ?? range.region) }
       if range.writableExecutable { extra.append("W+X") }
       if let u = range.unreadable { extra.append("UNREADABLE: \(u)") }
+      if let n = range.notWalked { extra.append("NOT WALKED: \(n)") }
       if !extra.isEmpty { out += "  " + extra.joined(separator: "  ") }
       out += "\n"
     }
     out += "\n\(r.ranges.count) ranges in \(r.space.description); "
     out += r.writableExecutableRanges == 0 ? "no W+X mappings\n" : "\(r.writableExecutableRanges) W+X ranges\n"
+    for note in r.notes { out += "NOTE: \(note)\n" }
     return out
   }
 }

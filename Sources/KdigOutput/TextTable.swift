@@ -43,7 +43,9 @@ func rightPad(_ text: String, _ width: Int) -> String {
 public func humanSize(_ bytes: UInt64) -> String {
   let units: [(UInt64, String)] = [(1 << 40, "TB"), (1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB")]
   for (size, name) in units where bytes >= size {
-    let tenths = (bytes * 10 + size / 2) / size  // rounded, as printf("%.1f") does
+    // Rounded, as printf("%.1f") does, without overflow: a size read from a hostile dump can
+    // be anything up to 2^64 - 1 (whole units, then tenths of the remainder, which is < 2^40).
+    let tenths = (bytes / size) * 10 + ((bytes % size) * 10 + size / 2) / size
     return tenths % 10 == 0 ? "\(tenths / 10) \(name)" : "\(tenths / 10).\(tenths % 10) \(name)"
   }
   return "\(bytes) bytes"

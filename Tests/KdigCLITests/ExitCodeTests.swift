@@ -98,10 +98,12 @@ import Testing
     let s = try Samples.named("6.12-qemu-elf").require()
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("kdig-sysroot-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: root) }
-    // No vmlinux anywhere under the root: debug info missing, exit 3, the places searched named.
+    // No vmlinux anywhere under the root: kdig says so, naming the places searched, and
+    // answers from the dump's kallsyms instead (docs/no-vmlinux.md).
     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     let none = try KdigProcess.run(["sym", "idt_table", "--dump", s.file], environment: ["KDIG_SYSROOT": root])
-    #expect(none.status == 3, "\(none.stderr)")
+    #expect(none.status == 0, "\(none.stderr)")
+    #expect(none.stderr.contains("no vmlinux found"))
     #expect(none.stderr.contains("/usr/lib/debug/boot/vmlinux-\(s.kernel_release)"))
     // By release: <root>/usr/lib/debug/boot/vmlinux-REL.
     let boot = root + "/usr/lib/debug/boot"

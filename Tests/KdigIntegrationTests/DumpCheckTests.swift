@@ -13,8 +13,11 @@ import Testing
     let session = try Session(dumpPath: s.file, vmlinuxPath: s.vmlinux)
     let report = DumpCheckRunner().report(kernel: session.kernel, dump: s.file, elapsed: { 0 })
     #expect(report.status == .ok, "\(report.findings.map(\.message)) \(String(describing: report.error))")
-    #expect(report.sections.map(\.name) == ["dump", "idt", "cea"])
-    #expect(report.sections.allSatisfy { $0.status == .passed })
+    #expect(report.sections.map(\.name) == ["dump", "idt", "cea", "wx", "pti"])
+    // Every section passes; the PTI audit is skipped exactly where PTI is off.
+    let ptiOff = s.pti_requested == "off"
+    #expect(report.sections.allSatisfy { $0.status == .passed || ($0.name == "pti" && ptiOff && $0.status == .skipped) })
+    #expect(report.sections.first { $0.name == "pti" }?.status == (ptiOff ? .skipped : .passed), "\(s.name)")
     #expect(report.findings.allSatisfy { $0.severity != .error })
     #expect(report.sections.first?.checks.contains { $0.name == "pages" && $0.status == "passed" } == true)
     #expect(report.kernel?.release == s.kernel_release)

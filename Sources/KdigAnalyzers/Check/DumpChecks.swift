@@ -7,6 +7,8 @@ public enum DumpChecks {
     [
       IDTCheck(),
       CEACheck(),
+      WXCheck(),
+      PTIUserCheck(),
     ]
   }
 

@@ -66,7 +66,9 @@ struct HandlerChecks {
     checks.append(
       CheckResult(
         "handlers", mismatched == 0 ? "passed" : "failed",
-        "\(model.gates.count - mismatched) of \(model.gates.count) gates equal the kernel's own (early_idts \(model.tableSizes["early_idts"] ?? 0), early_pf_idts \(model.tableSizes["early_pf_idts"] ?? 0), def_idts \(model.tableSizes["def_idts"] ?? 0), apic_idts \(model.tableSizes["apic_idts"] ?? 0), ia32_idt \(model.tableSizes["ia32_idt"] ?? 0), stubs of \(model.stubSize) bytes, FIRST_SYSTEM_VECTOR \(hex0x(UInt64(model.firstSystemVector))))"))
+        "\(model.gates.count - mismatched) of \(model.gates.count) gates equal the kernel's own (early_idts \(model.tableSizes["early_idts"] ?? 0), early_pf_idts \(model.tableSizes["early_pf_idts"] ?? 0), def_idts \(model.tableSizes["def_idts"] ?? 0), apic_idts \(model.tableSizes["apic_idts"] ?? 0), ia32_idt \(model.tableSizes["ia32_idt"] ?? 0), stubs of \(model.stubSize) bytes, FIRST_SYSTEM_VECTOR \(hex0x(UInt64(model.firstSystemVector))))"
+          // No vmlinux: say that the expected gates are the kernel's conventions.
+          + (kernel.vmlinux == nil ? "; expected gates from \(model.source)" : "")))
   }
 
   func differences(_ v: Int, _ actual: GateDescriptor, _ want: GateDescriptor, _ expected: ExpectedGate, _ modules: [ModuleText]) -> [Finding] {

@@ -1,6 +1,6 @@
 // The IDT the kernel builds, reconstructed from the kernel itself (arch/x86/kernel/idt.c):
 // the gate tables def_idts / apic_idts / ia32_idt (struct idt_data, __initconst: read from the
-// vmlinux file, they are freed in the dump), set_intr_gate() for the external-interrupt stubs
+// vmlinux file, they are freed in the dump; without a vmlinux, IDTConventions.swift), set_intr_gate() for the external-interrupt stubs
 // (irq_entries_start + IDT_ALIGN × (vector − FIRST_EXTERNAL_VECTOR)) and the spurious stubs,
 // and early_idt_handler_array for exception vectors no table sets. idt_init_desc() builds the
 // 16 gate bytes from an idt_data exactly, so the expected bytes of every vector are known.
@@ -61,6 +61,8 @@ public struct IDTModel: Sendable {
   public var earlyHandlers: ClosedRange<UInt64>?
   /// Entries read from each table, for the report.
   public var tableSizes: [String: Int]
+  /// Where the gate tables came from (the vmlinux, or the kernel's conventions).
+  public var source: String
 
   /// 16 gate bytes as idt_init_desc() writes them.
   public static func gateBytes(handler: UInt64, segment: UInt16, bits: UInt16) -> [UInt8] {
@@ -83,24 +85,15 @@ public struct IDTModelError: KdigError {
 }
 
 extension IDTModel {
-  /// Builds the model for `kernel` (needs its vmlinux: symbols, DWARF, the init tables).
+  /// Builds the model for `kernel`: the gate tables from its vmlinux, or without one from
+  /// the kernel's conventions (IDTConventions.swift); symbols and types from either source.
   public init(kernel: KernelImage) throws {
-    guard let vmlinux = kernel.vmlinux else {
-      throw IDTModelError(message: "the IDT model needs the vmlinux (its init tables are freed in the dump)")
-    }
-    let symbols = try vmlinux.symbols()
-    let types = try kernel.types()
-    let kaslr = kernel.layout.kaslrOffset.value
+    let symbols = try kernel.symbols()
+    let where_ = kernel.vmlinux?.path ?? "the dump's kallsyms"
     func sym(_ name: String) throws -> ElfSymbol {
-      guard let s = symbols.first(name) else { throw IDTModelError(message: "\(vmlinux.path): no symbol \(name)") }
+      guard let s = symbols.first(name) else { throw IDTModelError(message: "\(where_): no symbol \(name)") }
       return s
     }
-    // struct idt_data {vector, segment, bits, addr} from DWARF.
-    let size = try types.sizeof("idt_data")
-    let vOff = try types.offsetof("idt_data.vector")
-    let sOff = try types.offsetof("idt_data.segment")
-    let bOff = try types.offsetof("idt_data.bits")
-    let aOff = try types.offsetof("idt_data.addr")
     var byVector: [Int: ExpectedGate] = [:]
     var tableSizes: [String: Int] = [:]
     // system_vectors: the bitmap the kernel keeps in the dump. Tables loaded with sys=true
@@ -112,32 +105,29 @@ extension IDTModel {
     // The order the kernel applies them (later tables overwrite earlier gates):
     // idt_setup_early_traps (early_idts: #DB, #BP, #VE), idt_setup_early_pf (early_pf_idts:
     // #PF), idt_setup_traps (def_idts, then ia32_idt), idt_setup_apic_and_irq_gates (apic_idts).
-    let tables: [(String, GateSource)] = [
-      ("early_idts", .earlyIdts), ("early_pf_idts", .earlyPfIdts), ("def_idts", .defIdts), ("ia32_idt", .ia32Idt),
-      ("apic_idts", .apicIdts),
-    ]
-    for (name, source) in tables {
-      guard let table = symbols.first(name) else { continue }
-      let count = Int(min(table.size / UInt64(max(size, 1)), 256))
-      let raw = try vmlinux.bytes(atLinkAddress: table.value, count: count * size)
-      let view = ByteView.copying(raw, file: vmlinux.path, fileOffset: 0)
-      for i in 0..<count {
-        let base = i * size
-        let vector = Int(try view.u32(base + vOff, "idt_data.vector"))
-        guard vector < 256, source != .ia32Idt || system[vector] else { continue }
-        let segment = UInt16(truncatingIfNeeded: try view.u32(base + sOff, "idt_data.segment"))
-        let bits = try view.u16(base + bOff, "idt_data.bits")
-        let handler = try view.u64(base + aOff, "idt_data.addr") &+ kaslr
-        byVector[vector] = ExpectedGate(
-          vector: vector, source: source, handler: Hex64(handler), segment: segment, bits: bits,
-          bytes: Self.gateBytes(handler: handler, segment: segment, bits: bits))
-      }
-      tableSizes[name] = count
+    let tableGates: [(GateSource, Int, UInt16, UInt16, UInt64)]
+    if let vmlinux = kernel.vmlinux {
+      (tableGates, tableSizes) = try Self.tableGates(kernel: kernel, vmlinux: vmlinux, system: system)
+      source = "the kernel's tables in \(vmlinux.path)"
+    } else {
+      // No-vmlinux mode: the __initconst tables are freed in the dump (docs/no-vmlinux.md).
+      (tableGates, tableSizes) = IDTConventions.gates(kernel: kernel, symbols: symbols, system: system)
+      source = IDTConventions.source
+    }
+    for (table, vector, segment, bits, handler) in tableGates {
+      byVector[vector] = ExpectedGate(
+        vector: vector, source: table, handler: Hex64(handler), segment: segment, bits: bits,
+        bytes: Self.gateBytes(handler: handler, segment: segment, bits: bits))
     }
     // The stubs: IDT_ALIGN from the symbols' sizes (224 stubs cover vectors 32..255).
     let irq = try sym("irq_entries_start")
-    let spurious = try sym("spurious_entries_start")
+    var spurious = try sym("spurious_entries_start")
     let stubs = 256 - Self.firstExternalVector
+    if !symbols.sizesAreExact {
+      // kallsyms sizes run to the next symbol, so spurious_entries_start may include padding:
+      // its stubs end where the 224 stubs of IDT_ALIGN bytes end (spuriousStubBytes).
+      spurious.size = try Self.spuriousStubBytes(kernel: kernel, irq: irq, stubs: stubs)
+    }
     let total = Int(irq.size + spurious.size)
     guard total > 0, total % stubs == 0 else {
       throw IDTModelError(
@@ -175,5 +165,58 @@ extension IDTModel {
     spuriousEntriesStart = spuriousStart
     earlyHandlers = early.size > 0 ? earlyStart...(earlyStart &+ early.size &- 1) : nil
     self.tableSizes = tableSizes
+  }
+}
+
+extension IDTModel {
+  /// The gates the vmlinux's tables declare (struct idt_data layout from the types).
+  static func tableGates(kernel: KernelImage, vmlinux: VmlinuxFile, system: [Bool]) throws
+    -> ([(GateSource, Int, UInt16, UInt16, UInt64)], [String: Int])
+  {
+    let symbols = try vmlinux.symbols()
+    let types = try kernel.types()
+    let kaslr = kernel.layout.kaslrOffset.value
+    // struct idt_data {vector, segment, bits, addr} from DWARF.
+    let size = try types.sizeof("idt_data")
+    let vOff = try types.offsetof("idt_data.vector")
+    let sOff = try types.offsetof("idt_data.segment")
+    let bOff = try types.offsetof("idt_data.bits")
+    let aOff = try types.offsetof("idt_data.addr")
+    var gates: [(GateSource, Int, UInt16, UInt16, UInt64)] = []
+    var tableSizes: [String: Int] = [:]
+    let tables: [(String, GateSource)] = [
+      ("early_idts", .earlyIdts), ("early_pf_idts", .earlyPfIdts), ("def_idts", .defIdts), ("ia32_idt", .ia32Idt),
+      ("apic_idts", .apicIdts),
+    ]
+    for (name, source) in tables {
+      guard let table = symbols.first(name) else { continue }
+      let count = Int(min(table.size / UInt64(max(size, 1)), 256))
+      let raw = try vmlinux.bytes(atLinkAddress: table.value, count: count * size)
+      let view = ByteView.copying(raw, file: vmlinux.path, fileOffset: 0)
+      for i in 0..<count {
+        let base = i * size
+        let vector = Int(try view.u32(base + vOff, "idt_data.vector"))
+        guard vector < 256, source != .ia32Idt || system[vector] else { continue }
+        let segment = UInt16(truncatingIfNeeded: try view.u32(base + sOff, "idt_data.segment"))
+        let bits = try view.u16(base + bOff, "idt_data.bits")
+        let handler = try view.u64(base + aOff, "idt_data.addr") &+ kaslr
+        gates.append((source, vector, segment, bits, handler))
+      }
+      tableSizes[name] = count
+    }
+    return (gates, tableSizes)
+  }
+
+  /// IDT_ALIGN is 8 * (1 + HAS_KERNEL_IBT) (arch/x86/include/asm/idtentry.h): 16 when the
+  /// first stub starts with endbr64, 8 otherwise. The spurious stubs cover what the irq
+  /// stubs leave of the 224 external vectors.
+  static func spuriousStubBytes(kernel: KernelImage, irq: ElfSymbol, stubs: Int) throws -> UInt64 {
+    let first = try kernel.kernelSpace.bytes(at: kernel.runtimeAddress(irq), count: 4)
+    let align: UInt64 = first == [0xf3, 0x0f, 0x1e, 0xfa] ? 16 : 8
+    let irqStubs = irq.size / align
+    guard irq.size % align == 0, irqStubs <= UInt64(stubs) else {
+      throw IDTModelError(message: "irq_entries_start (\(irq.size) bytes) is not a whole number of \(align)-byte stubs")
+    }
+    return (UInt64(stubs) - irqStubs) * align
   }
 }

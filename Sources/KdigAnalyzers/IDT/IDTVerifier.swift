@@ -56,13 +56,13 @@ public struct IDTVerifier {
       checkViews(views, bytes, &checks, &findings)
       HandlerChecks(kernel: kernel, model: model).run(bytes, &checks, &findings)
     } else {
-      checks.append(CheckResult("handlers", "skipped", "IDT page excluded from this dump: \(missing ?? "")"))
+      checks.append(CheckResult("handlers", "skipped", "\(Self.why(missing)): \(missing ?? "")"))
     }
     let errors = findings.filter { $0.severity == .error }.count
     let warnings = findings.filter { $0.severity == .warning }.count
     var summary: String
     if let missing {
-      summary = "IDT UNREADABLE: IDT page excluded from this dump (\(missing)); mapping checks: \(errors) errors"
+      summary = "IDT UNREADABLE: \(Self.why(missing)) (\(missing)); mapping checks: \(errors) errors"
     } else if errors == 0 {
       summary = "IDT OK: \(gates.count) gates"
       if checkMappings { summary += ", read-only in CEA and kernel mapping" }
@@ -74,6 +74,12 @@ public struct IDTVerifier {
       gates: gates, idtr: views.idtr, checks: checks, findings: findings.sorted { $0.severity > $1.severity },
       stubSize: model.stubSize, firstSystemVector: model.firstSystemVector, setupTables: model.tableSizes,
       summary: summary, idtPageMissing: missing)
+  }
+
+  /// The headline for an unreadable IDT page: "excluded" only when makedumpfile filtered it;
+  /// a damaged page or descriptor is not an exclusion and must not send a user after one.
+  static func why(_ error: String?) -> String {
+    error?.contains("excluded from this dump") == true ? "IDT page excluded from this dump" : "IDT page unreadable"
   }
 
   /// idt_table, the CEA alias and every CPU's IDTR must show the same 4096 bytes.

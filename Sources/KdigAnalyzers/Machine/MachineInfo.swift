@@ -82,4 +82,8 @@ public struct MachineInfo: Sendable, Encodable {
   public var cpuEntryArea: Hex64
   public var pti: Sourced<Bool>?
   public var cpus: [CPUInfo]
+  /// Where symbols and types came from: the vmlinux (.symtab, DWARF) or the dump (kallsyms,
+  /// BTF; docs/no-vmlinux.md).
+  public var symbols: String?
+  public var types: String?
 }

@@ -13,6 +13,8 @@ public struct MachineInfoAnalyzer {
 
   /// new_utsname fields are char[__NEW_UTS_LEN + 1] = 65 (include/uapi/linux/utsname.h, UAPI).
   static let utsFieldLength = 65
+  /// 2^52 bytes: the most RAM an x86-64 machine can address (MAX_PHYSMEM_BITS 52).
+  static let physicalLimit: UInt64 = 1 << 52
 
   public func analyze() -> MachineInfo {
     let k = kernel
@@ -48,7 +50,9 @@ public struct MachineInfoAnalyzer {
       kernelStartMap: Hex64(KernelConstants.startKernelMap),
       cpuEntryArea: Hex64(KernelConstants.cpuEntryAreaBase),
       pti: map.pti.map { Sourced($0.value, $0.how) },
-      cpus: cpus())
+      cpus: cpus(),
+      // Last: what the lines above loaded decides how much these can say.
+      symbols: k.symbolSourceDescription, types: k.typeSourceDescription)
   }
 
   private func sourced(_ f: Found<UInt64>) -> Sourced<Hex64> { Sourced(Hex64(f.value), f.how) }
@@ -78,7 +82,8 @@ public struct MachineInfoAnalyzer {
     let base: UInt64
     let how: String
     if let sym = k.vmcoreinfo?.symbol("init_uts_ns") {
-      base = sym &+ UInt64(k.vmcoreinfo?.offset("uts_namespace.name") ?? 0)
+      // A damaged OFFSET (negative, huge) counts as absent: name is the first member.
+      base = sym &+ UInt64(k.vmcoreinfo?.offset("uts_namespace.name", upTo: 4096) ?? 0)
       how = "init_uts_ns (VMCOREINFO SYMBOL + OFFSET(uts_namespace.name))"
     } else if let s = try? k.lookup("init_uts_ns") {
       base = s.address
@@ -102,7 +107,7 @@ public struct MachineInfoAnalyzer {
 
   /// An int-sized kernel counter (atomic_t and unsigned int both start with the 32-bit value).
   func counter(_ name: String) -> Sourced<Int>? {
-    guard kernel.vmlinux != nil, let s = try? kernel.lookup(name),
+    guard let s = try? kernel.lookup(name),
       let v = try? kernel.kernelSpace.integer(UInt32.self, at: s.address)
     else { return nil }
     return Sourced(Int(v), "kernel variable \(name)")
@@ -114,16 +119,24 @@ public struct MachineInfoAnalyzer {
     guard let types = try? k.types(), let offset = try? types.offsetof("pglist_data.node_present_pages"),
       let nodeData = (try? k.lookup("node_data").address) ?? k.vmcoreinfo?.symbol("node_data")
     else { return nil }
-    let count = Int(k.vmcoreinfo?.length("node_data") ?? 1024)
+    // MAX_NUMNODES is at most 1 << 10 (NODES_SHIFT 10); a damaged LENGTH is not trusted.
+    let count = k.vmcoreinfo?.length("node_data", upTo: 1 << 12) ?? 1024
     var pages: UInt64 = 0
-    for i in 0..<min(count, 1 << 12) {
+    for i in 0..<count {
       guard let node = try? k.kernelSpace.u64(at: nodeData &+ UInt64(i * 8)) else { return nil }
       guard node != 0 else { continue }
       guard let present = try? k.kernelSpace.u64(at: node &+ UInt64(offset)) else { return nil }
-      pages &+= present
+      pages = pages.saturatingAdd(present)
     }
-    let pageSize = UInt64(k.vmcoreinfo?.pageSize ?? k.memory.pageSize)
-    return Sourced(pages &* pageSize, "sum of node_data[]->node_present_pages")
+    let pageSize = UInt64(max(k.vmcoreinfo?.pageSize ?? k.memory.pageSize, 1))
+    let bytes = pages.saturatingMultiply(pageSize)
+    // x86-64 has at most 52 physical address bits: more is damage in the dump, said so
+    // rather than printed as if it were RAM.
+    let how = "sum of node_data[]->node_present_pages"
+    guard bytes <= Self.physicalLimit else {
+      return Sourced(bytes, how + " (implausible: above the 2^52-byte physical address space; the dump is damaged)")
+    }
+    return Sourced(bytes, how)
   }
 
   func cpus() -> [CPUInfo] {

@@ -16,7 +16,7 @@ public struct SymbolAnswer: Sendable, Encodable {
   public var display: String
 }
 
-/// Resolves names and addresses against the vmlinux, relocated by KASLR.
+/// Resolves names and addresses against the vmlinux or the dump's kallsyms, relocated by KASLR.
 public struct SymbolQuery {
   public let kernel: KernelImage
 
@@ -26,7 +26,7 @@ public struct SymbolQuery {
   public func byName(_ name: String) throws -> [SymbolAnswer] {
     let matches = try kernel.symbols().lookup(name)
     guard !matches.isEmpty else {
-      throw KernelImageError(.unknownSymbol, "sym: \(name): no such symbol in \(kernel.vmlinux?.path ?? "the vmlinux")")
+      throw KernelImageError(.unknownSymbol, "sym: \(name): no such symbol in \(kernel.vmlinux?.path ?? "the dump's kallsyms")")
     }
     return matches.map { s in
       SymbolAnswer(

@@ -28,14 +28,19 @@ public struct PageStructReader {
     self.map = map
   }
 
+  /// struct page is 64 bytes on x86-64; VMCOREINFO values outside a generous bound are
+  /// damage and ignored (a negative one would trap when made an address offset).
+  static let structLimit = 1024
+
   func offset(_ member: String) -> Int? {
-    if let o = kernel.vmcoreinfo?.offset("page.\(member)") { return Int(o) }
-    return try? kernel.types().offsetof("page.\(member)")
+    if let o = kernel.vmcoreinfo?.offset("page.\(member)", upTo: Self.structLimit) { return o }
+    return (try? kernel.types().offsetof("page.\(member)")).flatMap { (0...Self.structLimit).contains($0) ? $0 : nil }
   }
 
   /// The struct page of `frame`, or nil when it is not readable.
   public func page(frame: UInt64) -> PageStructInfo? {
-    guard let size = kernel.vmcoreinfo?.size("page").map({ Int($0) }) ?? (try? kernel.types().sizeof("page")),
+    guard let size = kernel.vmcoreinfo?.size("page", upTo: Self.structLimit) ?? (try? kernel.types().sizeof("page")),
+      (1...Self.structLimit).contains(size),
       let flagsOff = offset("flags"), let mappingOff = offset("mapping"), let countOff = offset("_refcount")
     else { return nil }
     let indexOff = offset("index")
@@ -55,12 +60,13 @@ public struct PageStructReader {
 /// The kernel's names for page flags.
 public enum PageFlagNames {
   /// Names of the set bits in `flags`, from pageflag_names ({mask, name} pairs ending in
-  /// {0, NULL}), read from the vmlinux file; lower-case like crash.
+  /// {0, NULL}), read from the vmlinux file or, without one, the dump's own .rodata copy;
+  /// lower-case like crash.
   public static func names(kernel: KernelImage, flags: UInt64) -> [String] {
-    guard let vmlinux = kernel.vmlinux, let table = try? vmlinux.symbols().first("pageflag_names") else { return [] }
+    guard let table = try? kernel.symbols().first("pageflag_names") else { return [] }
     var out: [String] = []
     let entries = Int(min(max(table.size / 16, 1), 128))
-    guard let raw = try? vmlinux.bytes(atLinkAddress: table.value, count: entries * 16) else { return [] }
+    guard let raw = try? kernel.readOnlyBytes(of: table, count: entries * 16) else { return [] }
     for i in 0..<entries {
       var mask: UInt64 = 0
       var name: UInt64 = 0
@@ -71,7 +77,7 @@ public enum PageFlagNames {
       if mask == 0 && name == 0 { break }
       // Single-bit masks only: pageflag_names lists each PG_ bit once (aliases excluded).
       guard mask != 0, mask & (mask - 1) == 0, flags & mask != 0 else { continue }
-      if let s = vmlinux.string(atLinkAddress: name, limit: 32) { out.append(s) }
+      if let s = kernel.readOnlyString(pointer: name, limit: 32) { out.append(s) }
     }
     return out
   }

@@ -29,6 +29,9 @@ public struct PtdumpRange: Sendable, Encodable {
   /// Effective RW and executable: the kernel's W+X warning.
   public var writableExecutable: Bool
   public var unreadable: String?
+  /// The entry points at a table that was not walked: a loop, a table above the physical
+  /// limit, or a table already walked (then with the summary of what it maps).
+  public var notWalked: String?
 }
 
 /// A section heading ("---[ Kernel Space ]---") before the range at `beforeRange`.
@@ -45,10 +48,23 @@ public struct PtdumpReport: Sendable, Encodable {
   public var ranges: [PtdumpRange]
   public var markers: [PtdumpMarker]
   public var writableExecutableRanges: Int
+  /// Page-table entries visited, and the cap on them (PageTableTraversal.defaultEntryLimit).
+  public var entriesVisited: Int
+  public var entryLimit: Int
+  /// Entries that pointed at a table already walked, shown as one summarized range each.
+  public var repeatedTables: Int
+  /// False when a work limit stopped the dump before the end of the range.
+  public var complete: Bool
+  /// What the user should know about how the ranges were found (limits hit, repeats).
+  public var notes: [String]
 }
 
 /// Dumps page tables over a range.
 public struct PageTableDump {
+  /// Ranges one dump keeps at most: each costs a few hundred bytes, and hostile tables can
+  /// make every entry its own range. A real kernel half has a few thousand.
+  public static let maxRanges = 1 << 18
+
   public let kernel: KernelImage
   let regions: KernelRegions
 
@@ -79,92 +95,80 @@ public struct PageTableDump {
     return KernelRegions.fixmapTop &- (UInt64(n) << 12)
   }
 
-  /// Walks [from, to) (to 0 = top of the address space) in `space`.
-  public func dump(space: ResolvedSpace, from: UInt64, to: UInt64) -> PtdumpReport {
+  /// Walks [from, to) (to 0 = top of the address space) in `space`. The work is bounded by
+  /// `entryLimit` entries and `maxRanges` ranges; the report's notes say when either stopped it.
+  public func dump(
+    space: ResolvedSpace, from: UInt64, to: UInt64, entryLimit: Int = PageTableTraversal.defaultEntryLimit
+  ) -> PtdumpReport {
     let walker = kernel.kernelSpace.walker
-    let traversal = PageTableTraversal(walker: walker, root: space.root.value)
+    let traversal = PageTableTraversal(walker: walker, root: space.root.value, entryLimit: entryLimit)
     let flagsMask = ~walker.frameMask
     let allMarkers = markers()
     var ranges: [PtdumpRange] = []
     var reportMarkers: [PtdumpMarker] = []
     var markerIndex = allMarkers.lastIndex { $0.0 <= from } ?? 0
     reportMarkers.append(PtdumpMarker(name: allMarkers[markerIndex].1, beforeRange: 0))
-    var current: (start: UInt64, end: UInt64, level: PageTableLevel, flags: UInt64, eff: UInt64, phys: UInt64?, contiguous: Bool, unreadable: String?)?
+    var current: PendingRange?
+    var rangeCapAt: UInt64?
 
     func flush() {
       guard let c = current else { return }
-      ranges.append(makeRange(c.start, c.end, c.level, c.flags, c.eff, c.phys, c.contiguous, c.unreadable))
+      ranges.append(makeRange(c))
+      current = nil
     }
 
-    traversal.visit(from: from, to: to) { v in
+    let outcome = traversal.visitUntil(from: from, to: to) { v in
       let flags = v.entry.raw & flagsMask
-      let isLeaf = v.entry.present
-      let phys: UInt64? = isLeaf ? v.entry.raw & walker.frameMask & ~((v.level.leafSize ?? 4096) - 1) : nil
+      let phys: UInt64? = v.isLeaf ? v.entry.raw & walker.frameMask & ~((v.level.leafSize ?? 4096) - 1) : nil
+      let note = v.notDescended?.description
       let crossesMarker = markerIndex + 1 < allMarkers.count && v.address >= allMarkers[markerIndex + 1].0
         && allMarkers[markerIndex + 1].0 != 0
       if var c = current, !crossesMarker, c.flags == flags, c.eff == v.effective, c.level == v.level,
-        c.unreadable == v.unreadable?.description
+        c.unreadable == v.unreadable?.description, c.notWalked == note
       {
         if let p = c.phys, let q = phys, c.contiguous { c.contiguous = q == p &+ (v.address &- c.start) }
         c.end = v.end
         current = c
-        return
+        return false
       }
       flush()
+      guard ranges.count < Self.maxRanges else {
+        rangeCapAt = v.address
+        return true
+      }
       if crossesMarker {
         while markerIndex + 1 < allMarkers.count && v.address >= allMarkers[markerIndex + 1].0 { markerIndex += 1 }
         reportMarkers.append(PtdumpMarker(name: allMarkers[markerIndex].1, beforeRange: ranges.count))
       }
-      current = (v.address, v.end, v.level, flags, v.effective, phys, true, v.unreadable?.description)
+      current = PendingRange(v, flags: flags, phys: phys, notWalked: note)
+      return false
     }
     flush()
     return PtdumpReport(
       space: space, from: Hex64(from), to: Hex64(to), ranges: ranges, markers: reportMarkers,
-      writableExecutableRanges: ranges.filter(\.writableExecutable).count)
+      writableExecutableRanges: ranges.filter(\.writableExecutable).count, entriesVisited: outcome.entriesVisited,
+      entryLimit: outcome.entryLimit, repeatedTables: outcome.repeatedTables,
+      complete: !outcome.limitReached && rangeCapAt == nil,
+      notes: Self.notes(outcome, ranges: ranges.count, rangeCapAt: rangeCapAt))
   }
 
-  func makeRange(
-    _ start: UInt64, _ end: UInt64, _ level: PageTableLevel, _ flags: UInt64, _ eff: UInt64, _ phys: UInt64?,
-    _ contiguous: Bool, _ unreadable: String?
-  ) -> PtdumpRange {
-    let e = PageTableEntry(flags)
-    let present = e.present
-    let effective = present ? EffectivePermissions(raw: eff) : nil
-    let region = regions.region(of: start).rawValue
-    var symbol: String?
-    if present, region == AddressRegion.kernelImage.rawValue, let (s, off) = kernel.symbolize(start) {
-      symbol = off == 0 ? s.name : "\(s.name)+0x\(hex(off))"
+  /// What the user must know about how far the walk went.
+  static func notes(_ outcome: TraversalOutcome, ranges: Int, rangeCapAt: UInt64?) -> [String] {
+    var notes: [String] = []
+    if outcome.limitReached, let at = outcome.stoppedAt {
+      notes.append(
+        "stopped after \(outcome.entriesVisited) page-table entries (the work limit, "
+          + "PageTableTraversal.defaultEntryLimit): nothing from 0x\(hex(at)) on is shown")
     }
-    return PtdumpRange(
-      start: Hex64(start), end: Hex64(end), level: level.name.lowercased(), present: present, flags: Hex64(flags),
-      prot: Self.prot(e, level: level), effective: effective, physical: phys.map { Hex64($0) },
-      physicallyContiguous: present ? contiguous : nil, region: region, symbol: symbol,
-      writableExecutable: effective.map { $0.writable && $0.executable } ?? false, unreadable: unreadable)
-  }
-
-  /// printk_prot(): fixed-width words for a present entry, 30 blanks otherwise.
-  public static func prot(_ e: PageTableEntry, level: PageTableLevel) -> String {
-    guard e.present else { return String(repeating: " ", count: 30) }
-    var s = e.user ? "USR " : "    "
-    s += e.writable ? "RW " : "ro "
-    s += e.writeThrough ? "PWT " : "    "
-    s += e.cacheDisabled ? "PCD " : "    "
-    // Bit 7 is PSE above the PTE level and PAT in a PTE; PAT_LARGE (bit 12) is masked out of
-    // the flags by PTE_FLAGS_MASK, as in the kernel.
-    s += level != .pte && e.pageSize ? "PSE " : "    "
-    s += (level == .pte && e.pageSize) || (level != .pte && e.bit(12)) ? "PAT " : "    "
-    s += e.global ? "GLB " : "    "
-    s += e.noExecute ? "NX " : "x  "
-    return s
-  }
-}
-
-extension EffectivePermissions {
-  /// From the kernel's effective_prot bits (_PAGE_RW, _PAGE_USER, _PAGE_NX).
-  public init(raw: UInt64) {
-    self.init(steps: [])
-    writable = raw & (1 << 1) != 0
-    user = raw & (1 << 2) != 0
-    executable = raw & (1 << 63) == 0
+    if let at = rangeCapAt {
+      notes.append(
+        "stopped after \(ranges) ranges (the limit, PageTableDump.maxRanges): nothing from 0x\(hex(at)) on is shown")
+    }
+    if outcome.repeatedTables > 0 {
+      notes.append(
+        "\(outcome.repeatedTables) entries point at a table already walked: each is summarized "
+          + "(NOT WALKED: same … table), not walked again")
+    }
+    return notes
   }
 }

@@ -76,6 +76,10 @@ public final class KdumpDump: DumpFile {
     summary = Self.describe(header: h, sub: sub, layout: layout, notes: notes)
     summary.incomplete = incomplete
     summary.dumpedPages = descriptors.total
+    // Layout first (bitmaps, where the data starts), then truncation: a damaged bitmap 2
+    // moves the end of the descriptor table, and that is the error to report.
+    try checkBitmapsAgree()
+    try checkFirstDescriptor()
     if !incomplete { try checkNotTruncated() }
   }
 

@@ -65,6 +65,7 @@ struct KdumpLayout {
           + "(\(blocksPerBitmap) blocks per bitmap)",
         found: "\(h.bitmapBlocks) blocks holding 0x\(hex(areaBytes * 8)) bits")
     }
+    try Self.checkBitmapGeometry(header: h, sub: sub, maxPFN: max, file: file)
     ramBitmapOffset = bitmapArea
     dumpableBitmapOffset = twoBitmaps ? bitmapArea + bitmapBytes : bitmapArea
 
@@ -80,5 +81,6 @@ struct KdumpLayout {
     } else {
       split = nil
     }
+    try Self.checkSubHeaderArea(header: h, sub: sub, file: file)
   }
 }

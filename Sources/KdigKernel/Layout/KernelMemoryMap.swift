@@ -17,6 +17,10 @@ public struct KernelMemoryMap: Sendable {
 }
 
 extension KernelImage {
+  /// Page-table walks the direct-map scan makes at most: a real kernel's window is empty up
+  /// to page_offset_base (skipped a top-level entry at a time) and maps physical 0 there.
+  public static let directMapScanLimit = 1 << 16
+
   /// Finds the region bases and, unless `pti` is false (it needs DWARF), the PTI state.
   public func memoryMap(pti wantPTI: Bool = true) -> KernelMemoryMap {
     let five = layout.pagingMode.value == .fiveLevel
@@ -37,9 +41,10 @@ extension KernelImage {
       pageOffsetBase: pageOffset, vmallocBase: vmalloc, vmemmapBase: vmemmap, pti: wantPTI ? ptiState() : nil)
   }
 
-  /// The value of a u64 kernel variable, read through the kernel page tables.
+  /// The value of a u64 kernel variable, read through the kernel page tables (its address
+  /// from the vmlinux or, without one, the dump's kallsyms).
   func variable(_ name: String) -> Found<UInt64>? {
-    guard vmlinux != nil, let v = try? readU64(symbol: name) else { return nil }
+    guard let v = try? readU64(symbol: name) else { return nil }
     return Found(v, "kernel variable \(name)")
   }
 
@@ -51,11 +56,15 @@ extension KernelImage {
 
   /// libkdumpfile linux_directmap_by_pgt: the lowest 1 GiB-aligned address of the direct-map
   /// window whose translation is physical 0 (randomized bases are PUD aligned).
+  /// Bounded in walks (`directMapScanLimit`): with hostile tables every probe can succeed
+  /// without mapping physical 0, and the 5-level window holds 2^25 gigabytes.
   func directMapByScan() -> Found<UInt64>? {
     let five = layout.pagingMode.value == .fiveLevel
     var va = KernelConstants.defaultPageOffset(five)
     let end = five ? 0xffd0_0000_0000_0000 : 0xffff_c800_0000_0000 as UInt64
-    while va < end {
+    var probes = 0
+    while va < end && probes < Self.directMapScanLimit {
+      probes += 1
       do {
         let t = try kernelSpace.walk(va)
         if t.physicalAddress == 0 { return Found(va, "page-table scan: first direct-map address mapping physical 0") }
@@ -67,7 +76,11 @@ extension KernelImage {
         va = (va & ~(span - 1)) &+ span
       }
     }
-    return nil
+    guard va < end else { return nil }
+    return Found(
+      KernelConstants.defaultPageOffset(five),
+      "default __PAGE_OFFSET_BASE (not read from the dump: the direct-map scan stopped after "
+        + "\(Self.directMapScanLimit) page-table walks without finding physical 0)")
   }
 
   /// PTI: the kernel's own feature bit X86_FEATURE_PTI in boot_cpu_data.x86_capability (its
@@ -92,21 +105,39 @@ extension KernelImage {
   }
 
   /// Bit number and value of a CPU feature in boot_cpu_data.x86_capability, by its
-  /// /proc/cpuinfo name. nil without a vmlinux or types.
+  /// /proc/cpuinfo name. nil without symbols or types.
   public func cpuFeature(_ name: String) -> (bit: Int, set: Bool)? {
-    guard let vmlinux, let table = try? vmlinux.symbols().first("x86_cap_flags"), table.size >= 8,
+    guard let table = try? symbols().first("x86_cap_flags"), table.size >= 8,
       let types = try? types(), let capability = try? types.member("cpuinfo_x86.x86_capability"),
       let boot = try? lookup("boot_cpu_data")
     else { return nil }
     let count = Int(min(table.size / 8, 4096))
-    guard let raw = try? vmlinux.bytes(atLinkAddress: table.value, count: count * 8) else { return nil }
+    // x86_cap_flags and its strings: from the vmlinux file, or without one the dump's own
+    // copy (.rodata; no-vmlinux mode, docs/no-vmlinux.md).
+    guard let raw = try? readOnlyBytes(of: table, count: count * 8) else { return nil }
     for i in 0..<count {
       let pointer = (0..<8).reduce(UInt64(0)) { $0 | UInt64(raw[i * 8 + $1]) << (8 * UInt64($1)) }
-      guard pointer != 0, vmlinux.string(atLinkAddress: pointer, limit: 32) == name else { continue }
+      guard pointer != 0, readOnlyString(pointer: pointer, limit: 32) == name else { continue }
       let word = boot.address &+ UInt64(capability.offset) &+ UInt64(i / 32 * 4)
       guard let value = try? kernelSpace.integer(UInt32.self, at: word) else { return nil }
       return (i, value & (1 << UInt32(i % 32)) != 0)
     }
     return nil
+  }
+
+  /// A NUL-terminated string in kernel memory, at most `limit` bytes, read without crossing
+  /// into a page it does not need (the next one may be unmapped).
+  public func kernelString(at address: UInt64, limit: Int) -> String? {
+    var bytes: [UInt8] = []
+    var at = address
+    while bytes.count < limit {
+      let inPage = Int(4096 - (at & 0xfff))
+      let n = min(inPage, limit - bytes.count)
+      guard let chunk = try? kernelSpace.bytes(at: at, count: n) else { return nil }
+      if let end = chunk.firstIndex(of: 0) { return String(decoding: bytes + chunk[..<end], as: UTF8.self) }
+      bytes += chunk
+      at &+= UInt64(n)
+    }
+    return String(decoding: bytes, as: UTF8.self)
   }
 }

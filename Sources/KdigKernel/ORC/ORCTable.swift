@@ -49,11 +49,14 @@ public final class ORCTable {
 }
 
 extension KernelImage {
-  /// The vmlinux's ORC table, read on first use.
+  /// The vmlinux's ORC table, read on first use. Without a vmlinux, the dump's own copy
+  /// (dumpORCTable below).
   public func orcTable() throws -> ORCTable {
     if let cachedORC { return cachedORC }
     guard let vmlinux else {
-      throw KernelImageError(.vmlinuxNotFound, "no vmlinux: the ORC unwind tables come from it (give --vmlinux)")
+      let table = try dumpORCTable()
+      cachedORC = table
+      return table
     }
     guard let ip = vmlinux.section(".orc_unwind_ip"), let entries = vmlinux.section(".orc_unwind") else {
       throw KernelImageError(.badVmlinux, "\(vmlinux.path) has no .orc_unwind_ip/.orc_unwind (a kernel without CONFIG_UNWINDER_ORC)")
@@ -64,6 +67,39 @@ extension KernelImage {
     cachedORC = table
     return table
   }
+
+  /// No-vmlinux mode (docs/no-vmlinux.md): the same two tables as the kernel keeps them in
+  /// memory (read-only data, never freed), bounded by the linker symbols kallsyms keeps;
+  /// read through the per-build copy when there is one (RegionCache.swift).
+  /// The ip entries are self-relative, so with the link address of __start_orc_unwind_ip as
+  /// the base they give link-time ips, exactly as the vmlinux sections do.
+  func dumpORCTable() throws -> ORCTable {
+    let symbols = try symbols()
+    let names = ["__start_orc_unwind_ip", "__stop_orc_unwind_ip", "__start_orc_unwind", "__stop_orc_unwind"]
+    let found = names.compactMap { symbols.first($0) }
+    guard found.count == 4 else {
+      throw KernelImageError(
+        .vmlinuxNotFound,
+        "the dump's kallsyms has no \(names.joined(separator: "/")): a kernel without CONFIG_UNWINDER_ORC "
+          + "(give --vmlinux)")
+    }
+    let ipStart = runtimeAddress(found[0])
+    let entryStart = runtimeAddress(found[2])
+    guard found[1].value >= found[0].value, found[3].value >= found[2].value,
+      found[1].value - found[0].value <= UInt64(Self.maxORCBytes), found[3].value - found[2].value <= UInt64(Self.maxORCBytes)
+    else {
+      throw KallsymsError(.corrupt, "the dump's ORC table bounds (kallsyms __start/__stop_orc_unwind*) are reversed or too large")
+    }
+    let regions = regionReader
+    let ips = try regions.region(
+      at: ipStart, count: Int(found[1].value - found[0].value), key: "orc_unwind_ip", ".orc_unwind_ip")
+    let entries = try regions.region(
+      at: entryStart, count: Int(found[3].value - found[2].value), key: "orc_unwind", ".orc_unwind")
+    return try ORCTable(ipSection: ips, ipBase: found[0].value, entrySection: entries, format: try orcFormat())
+  }
+
+  /// A vmlinux's ORC tables are a few MiB; more than this between the bounds is damage.
+  static let maxORCBytes = 64 << 20
 
   /// struct orc_entry's bit layout from DWARF; the v6.4 layout when it is missing.
   func orcFormat() throws -> ORCFormat {

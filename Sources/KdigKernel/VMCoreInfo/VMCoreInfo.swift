@@ -68,3 +68,18 @@ public struct VMCoreInfo: Sendable {
     return UInt64(text).map { Int64(bitPattern: $0) }
   }
 }
+
+extension VMCoreInfo {
+  /// `OFFSET(name)` as an Int in 0...limit, else nil: a damaged value (negative, huge)
+  /// must not become a negative conversion (a trap) or a giant loop bound.
+  public func offset(_ name: String, upTo limit: Int) -> Int? { Self.bounded(offset(name), limit) }
+  /// `SIZE(name)` in 1...limit, else nil.
+  public func size(_ name: String, upTo limit: Int) -> Int? { Self.bounded(size(name), limit).flatMap { $0 > 0 ? $0 : nil } }
+  /// `LENGTH(name)` in 0...limit, else nil.
+  public func length(_ name: String, upTo limit: Int) -> Int? { Self.bounded(length(name), limit) }
+
+  static func bounded(_ value: Int64?, _ limit: Int) -> Int? {
+    guard let value, value >= 0, value <= Int64(limit) else { return nil }
+    return Int(value)
+  }
+}

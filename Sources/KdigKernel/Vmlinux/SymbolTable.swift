@@ -37,6 +37,26 @@ public final class SymbolTable {
   struct AddressEntry {
     var value: UInt64
     var index: UInt32
+
+    /// Every symbol at the highest address ≤ `address` in the sorted index `idx` (aliases
+    /// share an address; the caller picks among them), by binary search.
+    static func symbols(atOrBelow address: UInt64, in idx: [AddressEntry], _ symbol: (Int) -> ElfSymbol) -> [ElfSymbol] {
+      var lo = 0
+      var hi = idx.count
+      while lo < hi {
+        let mid = (lo + hi) / 2
+        if idx[mid].value <= address { lo = mid + 1 } else { hi = mid }
+      }
+      guard lo > 0 else { return [] }
+      let best = idx[lo - 1].value
+      var out: [ElfSymbol] = []
+      var j = lo - 1
+      while j >= 0 && idx[j].value == best {
+        out.append(symbol(Int(idx[j].index)))
+        j -= 1
+      }
+      return out
+    }
   }
 
   init(symbols: ByteView, strings: ByteView, sections: [VmlinuxSection]) throws {
@@ -219,22 +239,10 @@ public final class SymbolTable {
     lookupsDone += 1
     if byAddress == nil && lookupsDone <= Self.linearLookups { return scanSymbolize(address) }
     let idx = addressIndex()
-    var lo = 0
-    var hi = idx.count
-    while lo < hi {
-      let mid = (lo + hi) / 2
-      if idx[mid].value <= address { lo = mid + 1 } else { hi = mid }
-    }
-    guard lo > 0 else { return nil }
-    let best = idx[lo - 1].value
-    var candidates: [ElfSymbol] = []
-    var j = lo - 1
-    while j >= 0 && idx[j].value == best {
-      candidates.append(symbol(at: Int(idx[j].index)))
-      j -= 1
-    }
+    let candidates = SymbolTable.AddressEntry.symbols(atOrBelow: address, in: idx, symbol(at:))
+    guard !candidates.isEmpty else { return nil }
     guard let chosen = candidates.min(by: { Self.rank($0) < Self.rank($1) }) else { return nil }
-    return (chosen, address - best)
+    return (chosen, address &- chosen.value)
   }
 
   static func rank(_ s: ElfSymbol) -> (Int, Int, String) {
@@ -261,6 +269,6 @@ public final class SymbolTable {
     guard found, let chosen = candidates.map({ symbol(at: $0) }).min(by: { Self.rank($0) < Self.rank($1) }) else {
       return nil
     }
-    return (chosen, address - best)
+    return (chosen, address &- chosen.value)
   }
 }

@@ -55,7 +55,7 @@ struct BtCommand: ParsableCommand {
         chosen = .panicking
       }
       let session = try options.openSession()
-      _ = try session.requireVmlinux()
+      try session.requireSymbolsAndTypes()
       let kernel = session.kernel
       var traces = try kernel.backtraces(chosen)
       if frameWords { for i in traces.indices { kernel.addFrameWords(&traces[i]) } }

@@ -26,7 +26,7 @@ struct CEACommand: ParsableCommand {
   func run() throws {
     try runCommand("cea", json: options.json) {
       let session = try options.openSession()
-      _ = try session.requireVmlinux()
+      try session.requireSymbolsAndTypes()
       let report = try PerCPUVerifier(kernel: session.kernel).report(cpu: cpu)
       return CommandOutput(
         text: { verify ? PerCPURenderer.report(report) : PerCPURenderer.cea(report) },

@@ -20,7 +20,7 @@ struct CPUCommand: ParsableCommand {
   func run() throws {
     try runCommand("cpu", json: options.json) {
       let session = try options.openSession()
-      _ = try session.requireVmlinux()
+      try session.requireSymbolsAndTypes()
       let states = try session.kernel.cpuStates(cpu: cpu)
       return CommandOutput(text: { CPURenderer.text(states) }, json: { JSONOutput.render(states, command: "cpu") })
     }

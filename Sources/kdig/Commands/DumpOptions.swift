@@ -14,6 +14,11 @@ struct DumpOptions: ParsableArguments {
   @Flag(name: .long, help: "Use the vmlinux even if its build-id does not match the dump.")
   var force = false
 
+  @Flag(
+    name: .customLong("no-vmlinux"),
+    help: "Use no vmlinux: symbols from the dump's kallsyms, types from its BTF (docs/no-vmlinux.md).")
+  var noVmlinux = false
+
   @Flag(name: .long, help: "Print JSON instead of text.")
   var json = false
 
@@ -23,8 +28,15 @@ struct DumpOptions: ParsableArguments {
     guard let path = dump ?? env["KDIG_DUMP"], !path.isEmpty else {
       throw UsageError("no dump given: use --dump PATH or set KDIG_DUMP")
     }
-    let vm = vmlinux ?? env["KDIG_VMLINUX"].flatMap { $0.isEmpty ? nil : $0 }
-    return try Session(dumpPath: path, vmlinuxPath: vm, force: force)
+    if noVmlinux && vmlinux != nil {
+      throw UsageError("--no-vmlinux and --vmlinux contradict each other: give one")
+    }
+    let vm = noVmlinux ? nil : vmlinux ?? env["KDIG_VMLINUX"].flatMap { $0.isEmpty ? nil : $0 }
+    let session = try Session(dumpPath: path, vmlinuxPath: vm, force: force, noVmlinux: noVmlinux)
+    if let notice = session.fallbackNotice {
+      FileHandle.standardError.write(Data("kdig: \(notice)\n".utf8))
+    }
+    return session
   }
 }
 

@@ -21,7 +21,7 @@ struct GDTCommand: ParsableCommand {
   func run() throws {
     try runCommand("gdt", json: options.json) {
       let session = try options.openSession()
-      _ = try session.requireVmlinux()
+      try session.requireSymbolsAndTypes()
       let report = try PerCPUVerifier(kernel: session.kernel).report(cpu: cpu)
       return CommandOutput(
         text: { PerCPURenderer.gdt(report) },
@@ -49,7 +49,7 @@ struct TSSCommand: ParsableCommand {
   func run() throws {
     try runCommand("tss", json: options.json) {
       let session = try options.openSession()
-      _ = try session.requireVmlinux()
+      try session.requireSymbolsAndTypes()
       let report = try PerCPUVerifier(kernel: session.kernel).report(cpu: cpu)
       return CommandOutput(
         text: { PerCPURenderer.tss(report) },

@@ -29,7 +29,7 @@ struct IDTCommand: ParsableCommand {
   func run() throws {
     try runCommand("idt", json: options.json) {
       let session = try options.openSession()
-      _ = try session.requireVmlinux()
+      try session.requireSymbolsAndTypes()
       let kernel = session.kernel
       if verifyRO || verify {
         let report = try IDTVerifier(kernel: kernel, checkMappings: verifyRO).verify()

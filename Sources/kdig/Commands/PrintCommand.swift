@@ -18,7 +18,7 @@ struct PrintCommand: ParsableCommand {
   func run() throws {
     try runCommand("p", json: options.json) {
       let session = try options.openSession()
-      _ = try session.requireVmlinux()
+      try session.requireSymbolsAndTypes()
       let answer = try PrintQuery(kernel: session.kernel, hexIntegers: hexOutput).evaluate(expression)
       return CommandOutput(text: { "\(answer.expression) = \(answer.value)\n" }, json: { JSONOutput.render(answer, command: "p") })
     }

@@ -20,7 +20,7 @@ struct RegsCommand: ParsableCommand {
   func run() throws {
     try runCommand("regs", json: options.json) {
       let session = try options.openSession()
-      _ = try session.requireVmlinux()
+      try session.requireSymbolsAndTypes()
       let regs = try session.kernel.cpuRegisters(cpu: cpu)
       return CommandOutput(text: { RegsRenderer.cpus(regs) }, json: { JSONOutput.render(regs, command: "regs") })
     }
@@ -49,7 +49,7 @@ struct PtRegsCommand: ParsableCommand {
     try runCommand("ptregs", json: options.json) {
       guard let a = parseInteger(address, defaultHex: true) else { throw UsageError("not an address: \(address)") }
       let session = try options.openSession()
-      _ = try session.requireVmlinux()
+      try session.requireSymbolsAndTypes()
       let frame = try session.kernel.ptRegsFrame(at: a, vector: vector, stacks: try? session.kernel.stackMap())
       return CommandOutput(text: { RegsRenderer.ptRegs(frame) }, json: { JSONOutput.render(frame, command: "ptregs") })
     }

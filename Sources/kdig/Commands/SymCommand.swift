@@ -14,7 +14,7 @@ struct SymCommand: ParsableCommand {
   func run() throws {
     try runCommand("sym", json: options.json) {
       let session = try options.openSession()
-      _ = try session.requireVmlinux()
+      try session.requireSymbolsAndTypes()
       let query = SymbolQuery(kernel: session.kernel)
       let answers: [SymbolAnswer]
       // A name that exists wins over reading it as hex ("cafe" could be either).

@@ -1,8 +1,9 @@
 // Kernel types from a raw BTF blob (the vmlinux `.BTF` section, or the same bytes read
 // from a dump between __start_BTF and __stop_BTF). No libelf: the blob is all it needs.
 // Source: include/uapi/linux/btf.h; member offsets through anonymous members as in
-// makedumpfile btf_info.c find_member_recursive. Lookups are linear scans over the
-// record table (~0.5 ms for 100k types) with the answers remembered; no full index.
+// makedumpfile btf_info.c find_member_recursive. Type names are hashed once, on the first
+// lookup (BTFNameIndex); enumerators and variables are found by linear scans (~0.5 ms for
+// 100k types); answers are remembered.
 
 import KdigBinary
 import Synchronization
@@ -98,13 +99,16 @@ public final class BTFTypes: TypeProvider, @unchecked Sendable {
     let spellings = baseTypeSpellings(of: query.name).map { Array($0.utf8) }
     // Rank candidates: lower is better; 0 ends the scan at once.
     var best: (rank: Int, id: UInt32)?
-    for (index, offset) in layout.recordOffsets.enumerated() {
-      let r = try BTFLayout.readRecord(layout.types, at: Int(offset))
+    if state.names == nil { state.names = BTFNameIndex(layout) }
+    // In id order, as a scan of the whole table would meet them: the first best wins.
+    let ids = Set(spellings.flatMap { state.names?.candidates($0) ?? [] }).sorted()
+    for id in ids {
+      let r = try layout.record(id)
       guard let rank = BTFTypes.rank(r, for: query.namespace),
         best.map({ rank < $0.rank }) ?? true,
         spellings.contains(where: { layout.stringEquals(r.nameOffset, $0) })
       else { continue }
-      best = (rank, UInt32(index + 1))
+      best = (rank, id)
       if rank == 0 { break }
     }
     state.queries[query] = best?.id
@@ -130,6 +134,8 @@ public final class BTFTypes: TypeProvider, @unchecked Sendable {
 /// What a `BTFTypes` remembers between lookups.
 struct BTFConversionState {
   var queries: [TypeQuery: UInt32?] = [:]
+  /// Type ids by name, built on the first lookup (BTFNameIndex.swift).
+  var names: BTFNameIndex?
   /// Converted types by `id << 1 | shallow`.
   var memo: [UInt64: KernelType] = [:]
   /// Conversions under way, to reject cycles that do not pass through a pointer.
