@@ -69,6 +69,16 @@ struct ORCUnwinder {
     return nil
   }
 
+  /// The ORC entry for runtime `ip`: the vmlinux's table for kernel-image text, a module's own
+  /// table for module text (orc_find), nil elsewhere.
+  func orcEntry(_ ip: UInt64) throws -> ORCEntry? {
+    if KernelConstants.isKernelImage(linkIP(ip)) { return try orc.entry(forLinkIP: linkIP(ip)) }
+    if let m = kernel.moduleORCTables().first(where: { ip >= $0.textStart && ip < $0.textEnd }) {
+      return try m.entry(for: ip, kernel)
+    }
+    return nil
+  }
+
   /// The link-time IP of a runtime kernel-text IP.
   func linkIP(_ ip: UInt64) -> UInt64 {
     let k = kernel.layout.kaslrOffset.value
@@ -84,7 +94,7 @@ struct ORCUnwinder {
     var reliable = true
     var entry: ORCEntry
     do {
-      if let e = try orc.entry(forLinkIP: linkIP(s.signal ? s.ip : s.ip &- 1)) {
+      if let e = try orcEntry(s.signal ? s.ip : s.ip &- 1) {
         entry = e
       } else {
         // orc_fp_entry: assume a frame-pointer frame; the rest is a guess.
@@ -190,8 +200,8 @@ extension ORCUnwinder {
     var slot = s.sp
     for _ in 0..<Self.scanLimit where slot &+ 8 <= stack.top.value {
       defer { slot &+= 8 }
-      guard let v = try? kernel.kernelSpace.u64(at: slot), KernelConstants.isKernelImage(linkIP(v)), v != s.ip,
-        followsCall(v), let e = try? orc.entry(forLinkIP: linkIP(v &- 1)), e.type == .call || e.type == .regs
+      guard let v = try? kernel.kernelSpace.u64(at: slot), v >= 0xffff_8000_0000_0000, v != s.ip,
+        followsCall(v), let e = try? orcEntry(v &- 1), e.type == .call || e.type == .regs
       else { continue }
       var n = s
       (n.ip, n.sp, n.regs, n.prevRegs, n.signal) = (v, slot &+ 8, nil, nil, false)
