@@ -25,8 +25,13 @@ public final class Session {
   /// and BUILD-ID in the usual places; `force` accepts a vmlinux that does not match.
   /// `noVmlinux` uses no vmlinux at all: symbols from the dump's kallsyms, types from its
   /// BTF (docs/no-vmlinux.md).
-  public init(dumpPath: String, vmlinuxPath: String?, force: Bool = false, noVmlinux: Bool = false) throws {
+  /// `searchDirectories` (`--debuginfo-dir`) are searched before the system's places.
+  public init(
+    dumpPath: String, vmlinuxPath: String?, force: Bool = false, noVmlinux: Bool = false,
+    searchDirectories: [String] = []
+  ) throws {
     dump = try openDump(path: dumpPath)
+    self.searchDirectories = searchDirectories
     let info = dump.notes.vmcoreinfo.map { VMCoreInfo(text: $0) }
     var vmlinux: VmlinuxFile?
     var notice: String?
@@ -34,17 +39,33 @@ public final class Session {
       vmlinux = nil
     } else if let vmlinuxPath {
       vmlinux = try VmlinuxFile(path: vmlinuxPath)
-    } else if let found = VmlinuxLocator.candidates(
-      release: info?.osRelease ?? dump.summary.headerRelease, buildID: info?.buildID, root: Self.searchRoot
-    ).first(where: { access($0, R_OK) == 0 }) {
-      vmlinux = try VmlinuxFile(path: found)
+    } else if let found = try Self.search(info: info, headerRelease: dump.summary.headerRelease, force: force, in: searchDirectories) {
+      vmlinux = found
     } else {
-      notice = "no vmlinux found for \(info?.osRelease ?? "this kernel") (looked in: \(Self.searched(info, headerRelease: dump.summary.headerRelease))): "
+      notice = "no vmlinux found for \(info?.osRelease ?? "this kernel") (looked in: \(Self.searched(info, headerRelease: dump.summary.headerRelease, searchDirectories: searchDirectories))): "
         + "using the dump's kallsyms for symbols and its BTF for types (give --vmlinux PATH to use one, "
         + "--no-vmlinux to skip the search)"
     }
     kernel = try KernelImage(dump: dump, vmlinux: vmlinux, force: force)
     fallbackNotice = notice
+  }
+
+  /// The `--debuginfo-dir` directories searched, for messages.
+  public let searchDirectories: [String]
+
+  /// The first readable candidate whose build-id matches the dump's. A searched file of
+  /// another kernel (a `vmlinux-REL` of another build, a stale link) is skipped, so a
+  /// later candidate or the dump's kallsyms serve; only a vmlinux the user named is an error
+  /// when it does not match. Under `force` the first readable candidate is used as before.
+  static func search(info: VMCoreInfo?, headerRelease: String?, force: Bool, in directories: [String]) throws -> VmlinuxFile? {
+    let paths = VmlinuxLocator.candidates(
+      release: info?.osRelease ?? headerRelease, buildID: info?.buildID, root: searchRoot, searchDirectories: directories)
+    for path in paths where access(path, R_OK) == 0 {
+      let file = try VmlinuxFile(path: path)
+      if !force, let want = info?.buildID, let have = file.buildID, want != have { continue }
+      return file
+    }
+    return nil
   }
 
   /// A directory prefixed to the vmlinux search paths (`KDIG_SYSROOT`), for looking inside a
@@ -65,7 +86,7 @@ public final class Session {
       throw KernelImageError(
         .vmlinuxNotFound,
         "no symbols for \(release): no vmlinux (give --vmlinux PATH or set KDIG_VMLINUX; looked in: "
-          + "\(Self.searched(kernel.vmcoreinfo))), and the dump's kallsyms cannot be used: \(error)")
+          + "\(Self.searched(kernel.vmcoreinfo, searchDirectories: searchDirectories))), and the dump's kallsyms cannot be used: \(error)")
     }
   }
 
@@ -77,14 +98,15 @@ public final class Session {
       let release = kernel.vmcoreinfo?.osRelease ?? "unknown release"
       throw KernelImageError(
         .vmlinuxNotFound,
-        "no vmlinux for \(release): give --vmlinux PATH or set KDIG_VMLINUX (looked in: \(Self.searched(kernel.vmcoreinfo)))")
+        "no vmlinux for \(release): give --vmlinux PATH or set KDIG_VMLINUX (looked in: \(Self.searched(kernel.vmcoreinfo, searchDirectories: searchDirectories)))")
     }
     return v
   }
 
   /// The vmlinux search paths for this dump's kernel, for messages.
-  static func searched(_ info: VMCoreInfo?, headerRelease: String? = nil) -> String {
-    VmlinuxLocator.candidates(release: info?.osRelease ?? headerRelease, buildID: info?.buildID, root: searchRoot)
-      .joined(separator: ", ")
+  static func searched(_ info: VMCoreInfo?, headerRelease: String? = nil, searchDirectories: [String] = []) -> String {
+    VmlinuxLocator.candidates(
+      release: info?.osRelease ?? headerRelease, buildID: info?.buildID, root: searchRoot, searchDirectories: searchDirectories
+    ).joined(separator: ", ")
   }
 }

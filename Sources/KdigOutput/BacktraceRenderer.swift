@@ -37,8 +37,9 @@ public enum BacktraceRenderer {
       if i > 0, let prev = b.frames[i - 1].stack, prev != f.stack, prev != "task stack" {
         out += "--- <\(prev)> ---\n"
       }
-      // crash shows an interrupted kernel function in the exception block, not as a frame.
-      if let ip = skipIP, ip == f.ip.value, f.exception == nil {
+      // crash shows an interrupted kernel function in the exception block, not as a frame,
+      // unless the interrupt had switched stacks (then the frame opens the interrupted stack).
+      if let ip = skipIP, ip == f.ip.value, f.exception == nil, i > 0, b.frames[i - 1].stack == f.stack {
         skipIP = nil
         continue
       }

@@ -106,6 +106,59 @@ import Testing
     #expect((d["crash"] as? [String: Any])?["message"] as? String == "sysrq triggered crash")
   }
 
+  /// `kdig check --json --debuginfo-dir DIR DUMP` with nothing under the system root: the
+  /// dump's line.
+  func checkWithDebuginfoDir(_ dir: String, _ s: Sample) throws -> [String: Any] {
+    let empty = try DebugSysroot([])
+    let r = try KdigProcess.run(["check", "--json", "--debuginfo-dir", dir, s.file], environment: ["KDIG_SYSROOT": empty.path])
+    #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+    let d = try CheckLines(r.stdout).dump(s.file)
+    #expect(CheckLines.schemaProblems(d).isEmpty, "\(CheckLines.schemaProblems(d))")
+    #expect(d["status"] as? String == "ok", "\(d)")
+    return d
+  }
+
+  /// The dump's VMCOREINFO BUILD-ID as `check` reports it (the manifest does not record it).
+  func buildID(of s: Sample) throws -> String {
+    let empty = try DebugSysroot([])
+    let r = try KdigProcess.run(["check", "--json", s.file], environment: ["KDIG_SYSROOT": empty.path])
+    let kernel = try #require(try CheckLines(r.stdout).dump(s.file)["kernel"] as? [String: Any])
+    return try #require(kernel["buildID"] as? String)
+  }
+
+  @Test func debuginfoDirFindsTheVmlinuxByBuildID() throws {
+    let s = try sample("6.12-qemu-elf")
+    let id = try buildID(of: s)
+    let dir = try DebugSysroot([])
+    let link = "\(dir.path)/.build-id/\(id.prefix(2))/\(id.dropFirst(2)).debug"
+    try FileManager.default.createDirectory(atPath: "\(dir.path)/.build-id/\(id.prefix(2))", withIntermediateDirectories: true)
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: s.vmlinux)
+    let kernel = try #require(try checkWithDebuginfoDir(dir.path, s)["kernel"] as? [String: Any])
+    #expect(kernel["vmlinux"] as? String == link)
+    #expect(kernel["buildID"] as? String == id)
+  }
+
+  @Test func debuginfoDirFindsTheVmlinuxByRelease() throws {
+    let s = try sample("6.1-kdump-zlib-d31")
+    let dir = try DebugSysroot([])
+    let link = "\(dir.path)/vmlinux-\(s.kernel_release)"
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: s.vmlinux)
+    let kernel = try #require(try checkWithDebuginfoDir(dir.path, s)["kernel"] as? [String: Any])
+    #expect(kernel["vmlinux"] as? String == link)
+  }
+
+  @Test func debuginfoDirVmlinuxOfAnotherKernelIsSkipped() throws {
+    // The 6.1 vmlinux named as the 6.12 dump's: its build-id differs, so it is not used and
+    // the dump is checked from its kallsyms and BTF.
+    let s = try sample("6.12-qemu-elf")
+    let other = try sample("6.1-kdump-zlib-d31")
+    let dir = try DebugSysroot([])
+    try FileManager.default.createSymbolicLink(atPath: "\(dir.path)/vmlinux-\(s.kernel_release)", withDestinationPath: other.vmlinux)
+    let kernel = try #require(try checkWithDebuginfoDir(dir.path, s)["kernel"] as? [String: Any])
+    #expect(kernel["vmlinux"] is NSNull, "\(kernel)")
+    #expect(kernel["release"] as? String == s.kernel_release)
+  }
+
   @Test func dumpWithoutVmlinuxOrVMCOREINFOIsADebugInfoError() throws {
     // Nothing says where kallsyms is and the kernel cannot be located without a vmlinux.
     let s = try sample("6.12-novmcoreinfo-qemu-elf")

@@ -79,7 +79,7 @@ public enum BoundedProcess {
       // The child's own peak: VmHWM of its current mm. wait4's ru_maxrss cannot be used:
       // posix_spawn's vfork child shares this process's mm until exec, and exec records that
       // mm's high-water mark (this test process's, gigabytes) as the child's maxrss.
-      peakKiB = max(peakKiB, Self.highWaterKiB(pid))
+      peakKiB = max(peakKiB, Self.highWaterKiB(pid, ifRunning: executable))
       let r = wait4(pid, &status, WNOHANG, &usage)
       if r == pid { break }
       if r < 0 && errno != EINTR { throw SpawnError(description: "wait4 failed: \(errno)") }
@@ -99,9 +99,12 @@ public enum BoundedProcess {
       seconds: seconds, maxRSSKiB: peakKiB, stdout: readText(outPath), stderr: readText(errPath))
   }
 
-  /// VmHWM of process `pid` in KiB (0 once it has exited).
-  static func highWaterKiB(_ pid: pid_t) -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+  /// VmHWM of process `pid` in KiB, once it runs `executable` (0 before: the shell that sets
+  /// the limits, and once it has exited).
+  static func highWaterKiB(_ pid: pid_t, ifRunning executable: String) -> Int {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ""
+    guard exe == URL(fileURLWithPath: executable).resolvingSymlinksInPath().path || exe == executable,
+      let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
       let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
     else { return 0 }
     return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0

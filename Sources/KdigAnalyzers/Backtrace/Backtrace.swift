@@ -53,6 +53,9 @@ public struct UnwindStart: Sendable {
   public var registers: [String: UInt64]?
   public var signal: Bool
   public var source: String
+  /// The first frame's bracketed address, as crash shows it: the SP of a register set, or
+  /// thread.sp (the start of the switch frame) for a sleeping task.
+  public var firstSlot: UInt64
 }
 
 extension KernelImage {
@@ -70,7 +73,7 @@ extension KernelImage {
     }
     named["ip"] = r.rip
     named["sp"] = r.rsp
-    return UnwindStart(ip: r.rip, sp: r.rsp, bp: r.rbp, registers: named, signal: true, source: r.source)
+    return UnwindStart(ip: r.rip, sp: r.rsp, bp: r.rbp, registers: named, signal: true, source: r.source, firstSlot: r.rsp)
   }
 
   /// The start of a task that is not running: its saved switch frame.
@@ -82,7 +85,8 @@ extension KernelImage {
     let ip = try kernelSpace.u64(at: threadSP &+ UInt64(try t.offsetof("inactive_task_frame.ret_addr")))
     let fork = (try? lookup("ret_from_fork_asm").address) ?? (try? lookup("ret_from_fork").address)
     return UnwindStart(
-      ip: ip, sp: threadSP &+ UInt64(frameSize), bp: bp, registers: nil, signal: ip == fork, source: "switch frame (thread.sp)")
+      ip: ip, sp: threadSP &+ UInt64(frameSize), bp: bp, registers: nil, signal: ip == fork, source: "switch frame (thread.sp)",
+      firstSlot: threadSP)
   }
 
   /// Unwinds from `start` with `stacks` readable.
@@ -99,7 +103,7 @@ extension KernelImage {
     var complete = true
     let map = try? stackMap()
     // The first frame's slot: the SP itself for a register start, the ret_addr slot otherwise.
-    var slot = start.registers != nil ? start.sp : start.sp &- 8
+    var slot = start.firstSlot
     for index in 0..<ORCUnwinder.maxFrames {
       frames.append(frame(index, slot, state, unwinder, reliable))
       let (next, stop, regsAt, ok) = unwinder.next(state)
@@ -122,7 +126,9 @@ extension KernelImage {
         end = "user mode"
         break
       }
-      slot = regsAt.map { $0 &+ UInt64(unwinder.layout.offsets["ip"] ?? 128) } ?? next.sp &- 8
+      // crash's bracketed address: where the return address was read; after a pt_regs frame,
+      // the interrupted RSP itself.
+      slot = regsAt != nil ? next.sp : next.sp &- 8
       state = next
       if index == ORCUnwinder.maxFrames - 1 {
         end = "stopped after \(ORCUnwinder.maxFrames) frames (a loop or a corrupt stack)"

@@ -13,6 +13,8 @@ import Kdig
 struct CheckChild {
   var dump: String
   var vmlinux: String?
+  /// `--debuginfo-dir`, searched before the system's places.
+  var debuginfoDirs: [String] = []
   var memoryLimitMiB: Int
 
   func run() {
@@ -22,7 +24,7 @@ struct CheckChild {
     let elapsed = { (seconds(clock.now - start) * 1000).rounded() / 1000 }
     let report: DumpCheckReport
     do {
-      let session = try Session(dumpPath: dump, vmlinuxPath: vmlinux)
+      let session = try Session(dumpPath: dump, vmlinuxPath: vmlinux, searchDirectories: debuginfoDirs)
       do {
         // Without a vmlinux the dump's kallsyms and BTF serve (docs/no-vmlinux.md).
         try session.requireSymbolsAndTypes()

@@ -34,6 +34,13 @@ struct CheckCommand: ParsableCommand {
   @Option(name: .long, help: ArgumentHelp("The vmlinux for every dump (default: $KDIG_VMLINUX, else searched per dump).", valueName: "PATH"))
   var vmlinux: String?
 
+  @Option(
+    name: .customLong("debuginfo-dir"),
+    help: ArgumentHelp(
+      "Also look for each dump's vmlinux under DIR, by build-id and release (see docs/ci.md); repeatable.",
+      valueName: "DIR"))
+  var debuginfoDirs: [String] = []
+
   @Option(name: .long, help: ArgumentHelp("Seconds one dump may take before its checker is killed.", valueName: "SECONDS"))
   var timeout: Double = 300
 
@@ -62,7 +69,7 @@ struct CheckCommand: ParsableCommand {
     let env = ProcessInfo.processInfo.environment
     let vm = vmlinux ?? env["KDIG_VMLINUX"].flatMap { $0.isEmpty ? nil : $0 }
     if one {
-      CheckChild(dump: dumps[0], vmlinux: vm, memoryLimitMiB: memoryLimit).run()
+      CheckChild(dump: dumps[0], vmlinux: vm, debuginfoDirs: debuginfoDirs, memoryLimitMiB: memoryLimit).run()
       return
     }
     let jobCount = jobs ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -74,7 +81,8 @@ struct CheckCommand: ParsableCommand {
     let batch = CheckBatch(
       dumps: dumps, jobs: jobCount, timeout: timeout, memoryLimitMiB: memoryLimit,
       childArguments: { dump in
-        ["check", "--one", "--memory-limit", String(memoryLimit)] + (vm.map { ["--vmlinux", $0] } ?? []) + ["--", dump]
+        ["check", "--one", "--memory-limit", String(memoryLimit)] + (vm.map { ["--vmlinux", $0] } ?? [])
+          + debuginfoDirs.flatMap { ["--debuginfo-dir", $0] } + ["--", dump]
       })
     batch.run(
       started: { progress.started($0, dumps[$0]) },

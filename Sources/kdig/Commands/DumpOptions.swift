@@ -11,6 +11,13 @@ struct DumpOptions: ParsableArguments {
   @Option(name: .long, help: "The vmlinux with debug info (default: $KDIG_VMLINUX, else searched).")
   var vmlinux: String?
 
+  @Option(
+    name: .customLong("debuginfo-dir"),
+    help: ArgumentHelp(
+      "Also look for the vmlinux under DIR (.build-id/xx/rest.debug, vmlinux-RELEASE, RELEASE/vmlinux, usr/lib/debug/...); repeatable.",
+      valueName: "DIR"))
+  var debuginfoDirs: [String] = []
+
   @Flag(name: .long, help: "Use the vmlinux even if its build-id does not match the dump.")
   var force = false
 
@@ -32,7 +39,7 @@ struct DumpOptions: ParsableArguments {
       throw UsageError("--no-vmlinux and --vmlinux contradict each other: give one")
     }
     let vm = noVmlinux ? nil : vmlinux ?? env["KDIG_VMLINUX"].flatMap { $0.isEmpty ? nil : $0 }
-    let session = try Session(dumpPath: path, vmlinuxPath: vm, force: force, noVmlinux: noVmlinux)
+    let session = try Session(dumpPath: path, vmlinuxPath: vm, force: force, noVmlinux: noVmlinux, searchDirectories: debuginfoDirs)
     if let notice = session.fallbackNotice {
       FileHandle.standardError.write(Data("kdig: \(notice)\n".utf8))
     }
