@@ -6,8 +6,8 @@
 // To keep the suite near a minute on 2 cores, `vtop 0xfffffe0000000000` runs on every
 // mutant; when it fails at open (the header is rejected, and opening is the same code for
 // every command) `info` runs on every third such mutant; otherwise `info` and one of ptdump
-// / idt --verify-ro / cea --verify in turn; page-table mutants run all five.
-// KDIG_CORPUS_ALL=1 runs all five on every mutant (about 4 times longer).
+// / idt --verify-ro / cea --verify / bt -a / log in turn; page-table mutants run all seven.
+// KDIG_CORPUS_ALL=1 runs all seven on every mutant (about 5 times longer).
 
 import Foundation
 import KdigTestSupport
@@ -53,7 +53,8 @@ import Testing
   }
 
   static let commands: [[String]] = [
-    ["vtop", "0xfffffe0000000000"], ["info"], ["ptdump"], ["idt", "--verify-ro"], ["cea", "--verify"],
+    ["vtop", "0xfffffe0000000000"], ["info"], ["ptdump"], ["idt", "--verify-ro"], ["cea", "--verify"], ["bt", "-a"],
+    ["log"],
   ]
 
   @Test(.timeLimit(.minutes(5)), arguments: Family.allCases)
@@ -94,7 +95,7 @@ import Testing
     let openFailed = (first.status == 2 || first.status == 3) && first.stderr.contains(": error: ")
       && !first.stderr.contains("physical address") && !first.stderr.contains("virtual address")
     if openFailed { return index % 3 == 0 ? [commands[1]] : [] }
-    return [commands[1], commands[2 + index % 3]]
+    return [commands[1], commands[2 + index % (commands.count - 2)]]
   }
 }
 
