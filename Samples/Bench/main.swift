@@ -212,6 +212,28 @@ if oracles && FileManager.default.isExecutableFile(atPath: drgn) {
 }
 printRows("bt: every task's backtrace", rows)
 
+// MARK: - kdig check: one dump, and every sample with 1 and 2 jobs (each finds its vmlinux)
+
+do {
+  // Samples with VMCOREINFO: their release names the vmlinux (the other needs --vmlinux).
+  let all = samples.filter { $0["vmcoreinfo"] as? Bool == true }.compactMap { $0["file"] as? String }
+  // Each dump's vmlinux by release, through a temporary debuginfo directory of links.
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kdig-bench-debug-\(getpid())").path
+  try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(atPath: dir) }
+  for s in samples {
+    guard let release = s["kernel_release"] as? String, let v = s["vmlinux"] as? String else { continue }
+    try? FileManager.default.createSymbolicLink(atPath: dir + "/vmlinux-" + release, withDestinationPath: v)
+  }
+  let checkRuns = max(3, runs / 3)
+  let rows = [
+    bench("kdig check (one dump)", [kdig, "check", "--vmlinux", vmlinux, dump], runs: runs),
+    bench("kdig check --jobs 1 (\(all.count) samples)", [kdig, "check", "--jobs", "1", "--debuginfo-dir", dir] + all, runs: checkRuns),
+    bench("kdig check --jobs 2 (\(all.count) samples)", [kdig, "check", "--jobs", "2", "--debuginfo-dir", dir] + all, runs: checkRuns),
+  ]
+  printRows("check: every verification on one dump, and on every sample", rows)
+}
+
 // MARK: - Library: bulk translation and reads
 
 do {
