@@ -1,7 +1,8 @@
 #!/bin/bash
 # The main job on the default sample: installs what is needed, builds the 6.12 QEMU sample
 # (cached), builds kdig in release mode, then shows the machine, a few lookups, the
-# translation of the read-only IDT alias, the IDT verification and every CPU's entry state.
+# translation of the read-only IDT alias, the IDT verification, every CPU's entry state, the
+# end of the kernel log and the panicking task's backtrace.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash Samples/build-deps.sh
@@ -19,6 +20,10 @@ $kdig rd -64 linux_banner 4
 $kdig p init_mm.pgd
 $kdig vtop 0xfffffe0000000000
 $kdig idt --verify-ro
-summary=$($kdig cea --verify)   # every CPU's cpu_entry_area, GDT and TSS
-echo "${summary%%$'\n'*}"
+{ set +x; } 2>/dev/null
+summary=$($kdig cea --verify)   # every CPU's cpu_entry_area, GDT and TSS: the summary line
+echo "+ $kdig cea --verify   # first line: ${summary%%$'\n'*}"
+set -x
 $kdig tss --cpu 0
+$kdig log | tail -n 4
+$kdig bt
