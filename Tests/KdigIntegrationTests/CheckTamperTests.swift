@@ -19,7 +19,7 @@ import Testing
     sample = try Samples.named("6.12-qemu-elf").require()
     good = try Samples.named("6.12-qemu-kdump-zlib").require()
     if Self.hooked == nil {
-      let copy = try PatchableDump(copying: sample.file)
+      let copy = try PatchableCopy(copying: sample.file, name: "tamper")  // kdig-tamper-*.vmcore: the baseline test matches it
       let session = try Session(dumpPath: copy.path, vmlinuxPath: sample.vmlinux)
       let elf = try #require(session.dump as? ElfCoreDump)
       let gatePA = try session.kernel.kernelSpace.translate(try session.kernel.lookup("idt_table").address) + 14 * 16

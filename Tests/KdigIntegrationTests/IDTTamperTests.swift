@@ -7,41 +7,8 @@ import KdigTestSupport
 import KdigX86
 import Testing
 
-/// A copy of a real dump that tests patch and restore.
-final class PatchableDump {
-  let path: String
-  let handle: FileHandle
-
-  init(copying source: String) throws {
-    path = FileManager.default.temporaryDirectory.appendingPathComponent("kdig-tamper-\(UUID().uuidString).vmcore").path
-    try FileManager.default.copyItem(atPath: source, toPath: path)
-    handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
-  }
-
-  deinit {
-    try? handle.close()
-    try? FileManager.default.removeItem(atPath: path)
-  }
-
-  func read(_ offset: UInt64, _ count: Int) throws -> [UInt8] {
-    try handle.seek(toOffset: offset)
-    return Array(try handle.read(upToCount: count) ?? Data())
-  }
-
-  func write(_ bytes: [UInt8], at offset: UInt64) throws {
-    try handle.seek(toOffset: offset)
-    try handle.write(contentsOf: Data(bytes))
-    try handle.synchronize()
-  }
-
-  /// Applies `patches` (file offset → bytes), runs `body`, then restores the original bytes.
-  func with<T>(_ patches: [(UInt64, [UInt8])], _ body: () throws -> T) throws -> T {
-    let saved = try patches.map { ($0.0, try read($0.0, $0.1.count)) }
-    for (o, b) in patches { try write(b, at: o) }
-    defer { for (o, b) in saved { try? write(b, at: o) } }
-    return try body()
-  }
-}
+/// The tampering suites' patchable copy (Tests/KdigTestSupport/PatchableCopy.swift).
+typealias PatchableDump = PatchableCopy
 
 @Suite(.serialized) struct IDTTamperTests {
   let sample: Sample
@@ -50,17 +17,10 @@ final class PatchableDump {
   let elf: ElfCoreDump
   let idtPA: UInt64
 
-  /// One copy for the whole (serialized) suite: each test restores what it patched.
-  nonisolated(unsafe) static var sharedCopy: PatchableDump?
-
   init() throws {
     sample = try Samples.named("6.12-qemu-elf").require()
-    if Self.sharedCopy == nil {
-      Self.sharedCopy = try PatchableDump(copying: sample.file)
-      // Statics are never deinitialised: remove the 512 MB copy when the test process exits.
-      atexit { IDTTamperTests.sharedCopy = nil }
-    }
-    copy = try #require(Self.sharedCopy)
+    // One copy for the whole (serialized) suite: each test restores what it patched.
+    copy = try PatchableCopy.shared(copying: sample.file, key: "IDTTamperTests")
     let session = try Session(dumpPath: copy.path, vmlinuxPath: sample.vmlinux)
     kernel = session.kernel
     elf = try #require(session.dump as? ElfCoreDump)

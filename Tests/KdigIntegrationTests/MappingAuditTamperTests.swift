@@ -12,15 +12,10 @@ import Testing
   let kernel: KernelImage
   let elf: ElfCoreDump
 
-  nonisolated(unsafe) static var sharedCopy: PatchableDump?
-
   init() throws {
     sample = try Samples.named("6.12-qemu-elf").require()
-    if Self.sharedCopy == nil {
-      Self.sharedCopy = try PatchableDump(copying: sample.file)
-      atexit { MappingAuditTamperTests.sharedCopy = nil }
-    }
-    copy = try #require(Self.sharedCopy)
+    // One copy for the whole (serialized) suite: each test restores what it patched.
+    copy = try PatchableCopy.shared(copying: sample.file, key: "MappingAuditTamperTests")
     let session = try Session(dumpPath: copy.path, vmlinuxPath: sample.vmlinux)
     kernel = session.kernel
     elf = try #require(session.dump as? ElfCoreDump)

@@ -16,15 +16,10 @@ import Testing
   let idtPA: UInt64
 
   /// Its own copy (IDTTamperTests patches another one, possibly at the same time).
-  nonisolated(unsafe) static var sharedCopy: PatchableDump?
-
   init() throws {
     sample = try Samples.named("6.12-qemu-elf").require()
-    if Self.sharedCopy == nil {
-      Self.sharedCopy = try PatchableDump(copying: sample.file)
-      atexit { NoVmlinuxTamperTests.sharedCopy = nil }
-    }
-    copy = try #require(Self.sharedCopy)
+    // One copy for the whole (serialized) suite: each test restores what it patched.
+    copy = try PatchableCopy.shared(copying: sample.file, key: "NoVmlinuxTamperTests")
     let session = try Session(dumpPath: copy.path, vmlinuxPath: nil, noVmlinux: true)
     kernel = session.kernel
     elf = try #require(session.dump as? ElfCoreDump)

@@ -14,15 +14,10 @@ import Testing
   let elf: ElfCoreDump
   let clean: PerCPUReport
 
-  nonisolated(unsafe) static var sharedCopy: PatchableDump?
-
   init() throws {
     sample = try Samples.named("6.12-qemu-elf").require()
-    if Self.sharedCopy == nil {
-      Self.sharedCopy = try PatchableDump(copying: sample.file)
-      atexit { PerCPUTamperTests.sharedCopy = nil }
-    }
-    copy = try #require(Self.sharedCopy)
+    // One copy for the whole (serialized) suite: each test restores what it patched.
+    copy = try PatchableCopy.shared(copying: sample.file, key: "PerCPUTamperTests")
     let session = try Session(dumpPath: copy.path, vmlinuxPath: sample.vmlinux)
     kernel = session.kernel
     elf = try #require(session.dump as? ElfCoreDump)

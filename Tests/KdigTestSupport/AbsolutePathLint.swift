@@ -18,9 +18,9 @@ public enum AbsolutePathLint {
   public static let allowedRoots: Set<String> = [
     "proc", "sys", "dev", "usr", "lib", "lib32", "lib64", "bin", "sbin", "boot", "etc",
   ]
-  /// Allowed prefixes under otherwise disallowed roots: kdump's conventional output directory
-  /// (docs examples) and the toolchain.
-  public static let allowedPrefixes = ["/var/crash", "/opt/swift"]
+  /// Allowed paths under otherwise disallowed roots, as components: kdump's conventional
+  /// output directory (docs examples) and the toolchain.
+  public static let allowedUnderMachineRoots: [[String]] = [["var", "crash"], ["opt", "swift"]]
   /// Top-level directories that hold one machine's or one user's files.
   public static let machineRoots: Set<String> = [
     "tmp", "home", "root", "work", "opt", "var", "mnt", "srv", "media", "run", "data", "scratch",
@@ -83,7 +83,8 @@ public enum AbsolutePathLint {
   static func isAllowed(_ path: String) -> Bool {
     let first = path.dropFirst().split(separator: "/").first.map(String.init) ?? ""
     if allowedRoots.contains(first) { return true }
-    return allowedPrefixes.contains { path == $0 || path.hasPrefix($0 + "/") }
+    let components = path.split(separator: "/").map(String.init)
+    return allowedUnderMachineRoots.contains { Array(components.prefix($0.count)) == $0 }
   }
 
   public static func files(root: String) throws -> [String] {

@@ -52,6 +52,35 @@ public final class PatchableCopy {
   }
 }
 
+extension PatchableCopy {
+  /// `with(_:_:)` for patches written as (offset, bytes) pairs.
+  public func with<T>(_ patches: [(UInt64, [UInt8])], _ body: () throws -> T) throws -> T {
+    try with(patches.map { FilePatch($0.0, $0.1) }, body)
+  }
+
+  nonisolated(unsafe) private static var copies: [String: PatchableCopy] = [:]
+  private static let lock = NSLock()
+
+  /// One copy of `source` per `key` for the whole test process (a suite of tampering tests
+  /// patches and restores it; copying 512 MB per test would take minutes). Suites that run
+  /// at the same time use different keys. The copies are removed when the process exits.
+  public static func shared(copying source: String, key: String) throws -> PatchableCopy {
+    lock.lock()
+    defer { lock.unlock() }
+    if let c = copies[key] { return c }
+    let c = try PatchableCopy(copying: source, name: key)
+    if copies.isEmpty { atexit { PatchableCopy.removeShared() } }
+    copies[key] = c
+    return c
+  }
+
+  static func removeShared() {
+    lock.lock()
+    copies = [:]
+    lock.unlock()
+  }
+}
+
 /// Bytes to write at a file offset.
 public struct FilePatch: Sendable {
   public var offset: UInt64

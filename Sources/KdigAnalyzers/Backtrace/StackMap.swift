@@ -60,14 +60,14 @@ extension KernelImage {
     let threadSize = (try? t.sizeof("union thread_union")) ?? 16384
     let irqSize = (try? t.sizeof("struct irq_stack")) ?? threadSize
     var stacks: [KernelStack] = []
-    let layout = try? CEALayout(kernel: self)
+    let layout = try? ceaLayout()
     for cpu in cpus.possible {
       if let ptr = hardirqStackPointer(cpu: cpu, cpus: cpus), ptr != 0 {
         // hardirq_stack_ptr = top of the IRQ stack - 8 (the first word is reserved).
         let top = ptr &+ 8
         stacks.append(KernelStack(kind: .irq, name: "IRQ", cpu: cpu, base: Hex64(top &- UInt64(irqSize)), top: Hex64(top), task: nil))
       }
-      guard let layout, let area = try? cpuEntryArea(cpu: cpu, layout: layout, cpus: cpus, intel: false) else { continue }
+      guard let layout, let area = try? cpuEntryArea(cpu: cpu, layout: layout, cpus: cpus, intel: false, walkPages: false) else { continue }
       for f in layout.fields {
         guard let s = f.exceptionStack else { continue }
         let base = area.base.value &+ UInt64(f.offset)

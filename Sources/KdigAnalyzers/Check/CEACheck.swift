@@ -19,10 +19,10 @@ public struct CEACheck: DumpCheck {
 
   /// Each CPU's GDT and TSS through the cpu_entry_area (what GDTR and TR point at).
   public func pagesNeeded(kernel: KernelImage) -> [NeededPage] {
-    guard let cpus = try? kernel.perCPUSet(), let layout = try? CEALayout(kernel: kernel) else { return [] }
+    guard let cpus = try? kernel.perCPUSet(), let layout = try? kernel.ceaLayout() else { return [] }
     var pages: [NeededPage] = []
     for cpu in cpus.possible {
-      guard let area = try? kernel.cpuEntryArea(cpu: cpu, layout: layout, cpus: cpus, intel: false) else { continue }
+      guard let area = try? kernel.cpuEntryArea(cpu: cpu, layout: layout, cpus: cpus, intel: false, walkPages: false) else { continue }
       pages.append(NeededPage("CPU \(cpu)'s GDT (cpu_entry_area)", area.gdt.value))
       pages.append(NeededPage("CPU \(cpu)'s TSS (cpu_entry_area)", area.tss.value))
     }

@@ -71,9 +71,12 @@ public struct CEALayout: Sendable, Encodable {
     var out: [CEAField] = []
     for m in aggregate.flattenedMembers {
       guard let name = m.name, let bytes = m.type.byteSize else { continue }
+      // A member outside the area (hostile debug info) would make the page walk unbounded.
+      guard m.offset >= 0, bytes <= total, m.offset <= total - bytes else { continue }
       if name == "estacks", let inner = try t.completed(m.type).aggregate {
         for e in inner.flattenedMembers {
-          guard let n = e.name, let s = e.type.byteSize, s > 0 else { continue }
+          guard let n = e.name, let s = e.type.byteSize, s > 0, e.offset >= 0, s <= bytes, e.offset <= bytes - s
+          else { continue }
           out.append(CEAField(name: "estacks.\(n)", offset: m.offset + e.offset, size: s))
         }
       } else if bytes > 0 {
@@ -109,5 +112,12 @@ public struct CEALayout: Sendable, Encodable {
     }
     ioBitmapInvalid = kernelTSSLimit + 1
     randomizedSlots = (try? kernel.symbols().first("_cea_offset")) != nil
+  }
+}
+
+extension KernelImage {
+  /// The cpu_entry_area layout, read from the debug information once per kernel.
+  public func ceaLayout() throws -> CEALayout {
+    try memoized("ceaLayout") { try CEALayout(kernel: self) }
   }
 }

@@ -59,8 +59,11 @@ public struct CPUEntryArea: Sendable, Encodable {
 }
 
 extension KernelImage {
-  /// The cpu_entry_area of `cpu`, every page walked.
-  public func cpuEntryArea(cpu: Int, layout: CEALayout, cpus: PerCPUSet, intel: Bool) throws -> CPUEntryArea {
+  /// The cpu_entry_area of `cpu`, every page walked; `walkPages` false gives only where it
+  /// and its members are (what the stack map, register decoding and check's page list need).
+  public func cpuEntryArea(
+    cpu: Int, layout: CEALayout, cpus: PerCPUSet, intel: Bool, walkPages: Bool = true
+  ) throws -> CPUEntryArea {
     var slot = cpu
     var slotSource = "the CPU number (no _cea_offset: kernels before v6.2 do not randomize)"
     if layout.randomizedSlots {
@@ -83,7 +86,7 @@ extension KernelImage {
     if let p = try? perCPUAddress("cea_exception_stacks", cpu: cpu, in: cpus), let v = try? kernelSpace.u64(at: p) {
       pointer = Hex64(v)
     }
-    let pages = layout.fields.flatMap { field in
+    let pages = !walkPages ? [] : layout.fields.flatMap { field in
       stride(from: 0, to: field.size, by: CEALayout.pageSize).map { off in
         ceaPage(
           base &+ UInt64(field.offset + off), field: field, offset: off,

@@ -38,7 +38,7 @@ public struct PerCPUVerifier {
   /// `cpu` nil: every possible CPU.
   public func report(cpu: Int? = nil) throws -> PerCPUReport {
     let cpus = try kernel.perCPUSet()
-    let layout = try CEALayout(kernel: kernel)
+    let layout = try kernel.ceaLayout()
     let chosen: [Int]
     if let cpu {
       guard cpus.possible.contains(cpu) else {

@@ -62,8 +62,8 @@ extension KernelImage {
       return CPURegisters(cpu: cpu, source: "none", general: [], ripSymbol: nil, rspStack: nil, rflags: "", segments: [], control: [], pid: nil, notes: ["no register note"])
     }
     let gdt = cpus.flatMap { set in
-      (try? CEALayout(kernel: self)).flatMap { l in
-        (try? cpuEntryArea(cpu: cpu, layout: l, cpus: set, intel: false)).flatMap { try? cpuGDT(area: $0, cpus: set) }
+      (try? ceaLayout()).flatMap { l in
+        (try? cpuEntryArea(cpu: cpu, layout: l, cpus: set, intel: false, walkPages: false)).flatMap { try? cpuGDT(area: $0, cpus: set) }
       }
     }
     let general = r.general.map { RegisterValue(name: $0.name, value: Hex64($0.value), meaning: nil) }
