@@ -65,6 +65,11 @@ let package = Package(
     // Benchmarks (prints ratios against drgn / crash; see docs/benchmarks.md).
     .executableTarget(name: "kdig-bench", dependencies: ["Kdig"], path: "Samples/Bench"),
 
+    // Fuzzing (docs/hardening.md "Fuzzing"): one entry per parser, built in every build;
+    // `kdig-fuzz` replays files, or is libFuzzer's harness when built with -DKDIG_LIBFUZZER.
+    .target(name: "KdigFuzzTargets", dependencies: ["Kdig"], path: "Fuzz/Targets"),
+    .executableTarget(name: "kdig-fuzz", dependencies: ["KdigFuzzTargets"], path: "Fuzz/Driver"),
+
     // Tests: fixture builders shared by every test target.
     .target(
       name: "KdigTestSupport", dependencies: ["Kdig", "KdigCodecs"],
@@ -79,6 +84,10 @@ let package = Package(
     .testTarget(name: "KdigX86Tests", dependencies: ["KdigX86", "KdigBinary"]),
     .testTarget(name: "KdigCLITests", dependencies: ["KdigTestSupport"]),
     .testTarget(name: "KdigIntegrationTests", dependencies: ["Kdig", "KdigTestSupport"]),
+    // Every kept fuzz crasher and committed seed through its target, in-process.
+    .testTarget(
+      name: "KdigFuzzTests", dependencies: ["KdigFuzzTargets", "KdigTestSupport"],
+      path: "Tests/KdigFuzzTests"),
     // The repository itself: no path that only one machine has (Samples/README.md).
     .testTarget(name: "KdigRepoTests", dependencies: ["KdigTestSupport"]),
   ]

@@ -2,10 +2,11 @@
 # Build kdig's real sample dumps and their oracle outputs into a cache outside git.
 # See Samples/README.md. Idempotent: whatever exists is reused.
 #
-# usage: make-samples.sh [--list] [--rebuild] [NAME...]
+# usage: make-samples.sh [--list] [--rebuild] [--bench] [NAME...]
 #   NAME...    build only these samples (and the others of their unit, see samples.tsv)
-#   --list     print the sample names and exit
+#   --list     print the sample names and exit (with --bench: the benchmark-only ones)
 #   --rebuild  delete the named samples' units first, then build them again
+#   --bench    the benchmark-only samples (set bench: 16 GiB guest), into bench-manifest.json
 # env: KDIG_CACHE (default $HOME/.cache/kdig)
 set -euo pipefail
 
@@ -21,8 +22,8 @@ source "$SAMPLES_DIR/lib/initramfs.sh"
 
 # ---- the sample table (samples.tsv) ------------------------------------------
 NAMES=()
-declare -A KERNEL UNIT RECIPE FORMAT CODEC LEVEL CPU MEM VMCI LEVELS KASLR PTI CMDLINE SMP TRIGGER
-while IFS=$'\t' read -r name kernel unit recipe format codec level _producer cpu mem vmci levels kaslr pti cmdline smp trigger; do
+declare -A KERNEL UNIT RECIPE FORMAT CODEC LEVEL CPU MEM VMCI LEVELS KASLR PTI CMDLINE SMP TRIGGER SET
+while IFS=$'\t' read -r name kernel unit recipe format codec level _producer cpu mem vmci levels kaslr pti cmdline smp trigger set; do
     [[ -z $name || $name == \#* || $name == name ]] && continue
     NAMES+=("$name")
     KERNEL[$name]=$kernel UNIT[$name]=$unit RECIPE[$name]=$recipe FORMAT[$name]=$format
@@ -30,8 +31,10 @@ while IFS=$'\t' read -r name kernel unit recipe format codec level _producer cpu
     LEVELS[$name]=$levels KASLR[$name]=$kaslr PTI[$name]=$pti CMDLINE[$name]=$cmdline
     SMP[$name]=${smp:-2}  # optional trailing column (older rows have none): QEMU -smp
     TRIGGER[$name]=${trigger:-init}  # optional trailing column: who makes the guest panic
+    SET[$name]=${set:-default}  # optional trailing column: bench = only with --bench
 done <"$SAMPLES_DIR/samples.tsv"
 
+set_members() { local n; for n in "${NAMES[@]}"; do [[ ${SET[$n]} == "$1" ]] && echo "$n"; done; return 0; }
 unit_members() { local n; for n in "${NAMES[@]}"; do [[ ${UNIT[$n]} == "$1" ]] && echo "$n"; done; return 0; }
 # A unit's recipe: its rows of samples.tsv and the scripts that shape the guest. A cached unit
 # whose recipe changed is rebuilt, so a CI cache never holds samples of an old recipe. Units
@@ -112,6 +115,11 @@ check_sample() { # NAME FILE
     if [[ ${FORMAT[$n]} == *flattened ]]; then
         [[ $(head -c 12 "$f") == makedumpfile ]] || sample_fail "$n" "$f" "not a flattened makedumpfile stream"
     fi
+    # makedumpfile --dump-dmesg cannot read QEMU's kdump files ("Can't get the address of
+    # system_utsname"): a rearranged one must at least be a compressed kdump file.
+    if [[ ${FORMAT[$n]} == kdump-qemu ]]; then
+        [[ $(head -c 8 "$f") == 'KDUMP   ' ]] || sample_fail "$n" "$f" "makedumpfile -R did not write a kdump file"
+    fi
     case ${FORMAT[$n]} in
         elf-kdump|kdump)  # makedumpfile must be able to read what the capture kernel wrote
             makedumpfile --dump-dmesg "$f" "$f.dmesg" >"$f.check.log" 2>&1 ||
@@ -152,6 +160,7 @@ build_qmp_unit() {
         case ${FORMAT[$n]} in
             elf-qemu)             dumps+=(--dump "elf=$t/$n.vmcore") ;;
             kdump-qemu-flattened) dumps+=(--dump "kdump-${CODEC[$n]}=$t/$n.vmcore") ;;
+            kdump-qemu)           ;;  # rearranged from the flattened dump below
             *) die "$n: format ${FORMAT[$n]} is not a QEMU dump" ;;
         esac
     done
@@ -165,8 +174,24 @@ build_qmp_unit() {
             -- "${args[@]}" || unit_fail "$unit" "$t/console.log" "guest run failed"
     fi
     check_console "$p" "$t/console.log"
-    for n in "${names[@]}"; do check_sample "$n" "$t/$n.vmcore"; done
+    for n in "${names[@]}"; do
+        [[ ${FORMAT[$n]} == kdump-qemu ]] && rearrange_qemu_kdump "$t" "$n"
+        # A benchmark guest's ELF is mostly zero pages: keep them as holes (16 GiB -> about 340 MiB on disk).
+        [[ ${SET[$n]} == bench && ${FORMAT[$n]} == elf-qemu ]] && fallocate --dig-holes "$t/$n.vmcore"
+        check_sample "$n" "$t/$n.vmcore"
+    done
     finish_unit "$t" "${names[@]}"
+}
+
+# kdump-qemu: the unit's flattened QEMU dump of the same codec, rearranged to a normal kdump file.
+rearrange_qemu_kdump() { # TMPDIR NAME
+    local t=$1 n=$2 m
+    for m in $(unit_members "${UNIT[$n]}"); do
+        [[ ${FORMAT[$m]} == kdump-qemu-flattened && ${CODEC[$m]} == "${CODEC[$n]}" ]] || continue
+        makedumpfile -R "$t/$n.vmcore" <"$t/$m.vmcore" >/dev/null || die "$n: makedumpfile -R failed"
+        return 0
+    done
+    die "$n: its unit has no kdump-qemu-flattened ${CODEC[$n]} dump to rearrange"
 }
 
 # ---- trigger sysrq-key / nmi: the guest idles, the host makes it panic -----------------------
@@ -259,6 +284,7 @@ run_oracle() {
 run_oracles() {
     local n=$1 f=$OUT/$1.vmcore o=$OUT/oracle/$1 od=$SAMPLES_DIR/oracles rel kdir
     [[ -f $f ]] || return 0
+    [[ ${SET[$n]} == default ]] || return 0  # benchmark samples: timing only, no oracles
     rel=$(console_release "$n")
     kdir=$CACHE/kernels/$rel
     [[ -d $kdir ]] || extract_kernel "$rel"
@@ -312,17 +338,19 @@ run_oracles() {
 
 # ---- main --------------------------------------------------------------------------
 main() {
-    local rebuild=0 want=() a n u units=() series=() s start=$SECONDS
+    local rebuild=0 list=0 set=default want=() a n u units=() series=() s start=$SECONDS
     for a in "$@"; do
         case $a in
-            --list) printf '%s\n' "${NAMES[@]}"; return 0 ;;
+            --list) list=1 ;;
             --rebuild) rebuild=1 ;;
+            --bench) set=bench ;;
             -h|--help) sed -n '2,10p' "$0"; return 0 ;;
             -*) die "unknown option $a" ;;
             *) [[ -n ${UNIT[$a]+x} ]] || die "unknown sample $a (see --list)"; want+=("$a") ;;
         esac
     done
-    (( ${#want[@]} )) || want=("${NAMES[@]}")
+    if (( list )); then set_members "$set"; return 0; fi
+    (( ${#want[@]} )) || mapfile -t want < <(set_members "$set")
     for n in "${want[@]}"; do
         [[ " ${units[*]} " == *" ${UNIT[$n]} "* ]] || units+=("${UNIT[$n]}")
         [[ " ${series[*]} " == *" ${KERNEL[$n]} "* ]] || series+=("${KERNEL[$n]}")
@@ -356,6 +384,12 @@ main() {
         for n in $(unit_members "$u"); do run_oracles "$n"; done
     done
     python3 "$SAMPLES_DIR/lib/manifest.py" "$SAMPLES_DIR/samples.tsv" "$CACHE"
+    for n in "${want[@]}"; do
+        [[ ${SET[$n]} == bench ]] || continue
+        python3 "$SAMPLES_DIR/lib/manifest.py" "$SAMPLES_DIR/samples.tsv" "$CACHE" bench
+        log "benchmark samples: $OUT/bench-manifest.json"
+        break
+    done
     log "done in $((SECONDS - start)) s; manifest: $OUT/manifest.json"
 }
 

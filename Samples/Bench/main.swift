@@ -234,6 +234,34 @@ do {
   printRows("check: every verification on one dump, and on every sample", rows)
 }
 
+// MARK: - without a vmlinux (kallsyms + BTF from the dump) vs with it
+
+for args in [["vtop", "0xfffffe0000000000"], ["idt", "--verify-ro"], ["bt"], ["log"]] {
+  let shown = args.joined(separator: " ")
+  let rows = [
+    bench("kdig \(shown) --vmlinux", [kdig] + args + ["--dump", dump, "--vmlinux", vmlinux], runs: runs),
+    bench("kdig \(shown) --no-vmlinux", [kdig] + args + ["--dump", dump, "--no-vmlinux"], runs: runs),
+  ]
+  printRows("no-vmlinux: \(shown)", rows)
+}
+
+// MARK: - kdig extract: the mini-dump of a 512 MiB QEMU dump and of a 1 GiB kexec capture
+
+do {
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kdig-bench-extract-\(getpid())").path
+  try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(atPath: dir) }
+  for name in [sampleName, "6.12-kdump-elf"] {
+    guard let s = samples.first(where: { $0["name"] as? String == name }), let file = s["file"] as? String,
+      let v = s["vmlinux"] as? String
+    else { continue }
+    let out = dir + "/\(name).kdump"
+    let row = bench("kdig extract \(name)", [kdig, "extract", "--dump", file, "--vmlinux", v, "-o", out], runs: max(3, runs / 3))
+    let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
+    printRows("extract: \(name) (\(String(format: "%.0f", Double((s["file_size"] as? Int) ?? 0) / 1_048_576)) MiB) → \(String(format: "%.1f", Double(size) / 1_048_576)) MiB", [row])
+  }
+}
+
 // MARK: - Library: bulk translation and reads
 
 do {
@@ -253,4 +281,87 @@ do {
   print(String(format: "%.3f s, %.2f M translations/s (checksum %llx)", seconds, Double(count) / seconds / 1e6, sum))
 } catch {
   print("library benchmark failed: \(error)")
+}
+
+// MARK: - Dump size: point queries on a 512 MiB and a 16 GiB guest, per format (issue 11)
+
+// The benchmark-only samples (`bash Samples/make-samples.sh --bench`, bench-manifest.json): the
+// same kernel and cmdline booted with -m 512 and -m 16384, each dumped as QEMU writes kdump-zlib
+// (flattened), the same rearranged by makedumpfile -R, and as an ELF core. Point queries should
+// cost the same on both; the last lines estimate a 1 TiB machine's dump from the index sizes.
+do {
+  let benchManifest = cache + "/samples/bench-manifest.json"
+  let benchSamples = FileManager.default.contents(atPath: benchManifest)
+    .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+    .flatMap { $0["samples"] as? [[String: Any]] } ?? []
+  if benchSamples.isEmpty { print("\n## dump size: no \(benchManifest) (run bash Samples/make-samples.sh --bench)") }
+  func benchSample(_ format: String, mib: Int) -> (file: String, vmlinux: String)? {
+    guard let s = benchSamples.first(where: { $0["format"] as? String == format && $0["memory_mib"] as? Int == mib }),
+      let f = s["file"] as? String, let v = s["vmlinux"] as? String
+    else { return nil }
+    return (f, v)
+  }
+  let queries: [(String, [String])] = [
+    ("vtop 0xfffffe0000000000", ["vtop", "0xfffffe0000000000"]), ("idt --verify-ro", ["idt", "--verify-ro"]),
+    ("info", ["info"]),
+  ]
+  if !benchSamples.isEmpty {
+    print("\n## dump size: 512 MiB vs 16 GiB guest, same kernel; ratio = 16 GiB / 512 MiB (goal: wall <= 1.2x, RSS <= 1.3x)")
+  }
+  if !benchSamples.isEmpty { print("format                 command                   512 MiB wall / RSS        16 GiB wall / RSS      ratio wall / RSS") }
+  for format in ["kdump-qemu-flattened", "kdump-qemu", "elf-qemu"] {
+    guard let small = benchSample(format, mib: 512), let big = benchSample(format, mib: 16384) else {
+      if !benchSamples.isEmpty { print("\(format): no 512 MiB / 16 GiB pair in the bench manifest") }
+      continue
+    }
+    for (label, args) in queries {
+      let a = bench(label, [kdig] + args + ["--dump", small.file, "--vmlinux", small.vmlinux], runs: runs)
+      let b = bench(label, [kdig] + args + ["--dump", big.file, "--vmlinux", big.vmlinux], runs: runs)
+      print(
+        format.padding(toLength: 22, withPad: " ", startingAt: 0) + " " + label.padding(toLength: 24, withPad: " ", startingAt: 0)
+          + String(
+            format: " %7.4f s / %6.1f MiB   %7.4f s / %6.1f MiB   %5.2fx / %5.2fx%@", a.wall, a.rssMiB, b.wall, b.rssMiB,
+            b.wall / max(a.wall, 1e-6), b.rssMiB / max(a.rssMiB, 0.1), a.ok && b.ok ? "" : "  (a run FAILED)"))
+    }
+  }
+
+  // The flattened 16 GiB stream's record index as the code keeps it, scanned and from the cache.
+  if let big = benchSample("kdump-qemu-flattened", mib: 16384), let mapped = try? MappedFile(path: big.file) {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    let scanned = try? FlattenedFile(file: mapped, indexCacheRoot: nil)
+    let t1 = DispatchTime.now().uptimeNanoseconds
+    let cached = try? FlattenedFile(file: mapped)  // the cache the kdig runs above filled
+    let t2 = DispatchTime.now().uptimeNanoseconds
+    if let scanned, let dump = try? openDump(path: big.file) {
+      let records = Double(scanned.recordCount)
+      let perRecord = Double(scanned.indexBytes) / records
+      print(
+        String(
+          format: "\nflattened 16 GiB: %d records, index %d bytes (%.2f bytes/record); scan %.1f ms, cached index %.1f ms%@",
+          scanned.recordCount, scanned.indexBytes, perRecord, Double(t1 - t0) / 1e6, Double(t2 - t1) / 1e6,
+          cached?.indexWasCached == true ? "" : " (not cached)"))
+      // 1 TiB = 2^28 pfns. Bitmaps: two of one bit per pfn; descriptor prefix sums: 8 bytes per
+      // 4096 pfns. Flattened index: (a) this idle guest scaled by 64 (records grow with the
+      // descriptor table, 24 bytes per pfn, in QEMU's 16 KiB records); (b) every page dumped
+      // and incompressible: 4 pages per 16 KiB data record, one piece per 32-record chunk plus
+      // one for each descriptor record (the data lane's piece continues past it).
+      let pfns = Double(1 << 28)
+      let bitmaps = 2 * pfns / 8
+      let prefixSums = pfns / 4096 * 8
+      let descriptorRecords = pfns * 24 / 16384
+      let idleIndex = Double(scanned.indexBytes) * 64
+      let denseRecords = pfns / 4 + descriptorRecords
+      let denseIndex = (denseRecords / 32 + descriptorRecords) * 24
+      let bigRSS = bench("info", [kdig, "info", "--dump", big.file, "--vmlinux", big.vmlinux], runs: 3).rssMiB
+      let maxPFN = Double(dump.summary.maxPFN ?? 0)
+      let baseline = bigRSS - (2 * maxPFN / 8 + Double(scanned.indexBytes)) / 1_048_576
+      let mib = { (x: Double) in x / 1_048_576 }
+      print(
+        String(
+          format: "1 TiB estimate: bitmaps %.0f MiB + prefix sums %.1f MiB + flattened index %.1f MiB (idle guest) "
+            + "or %.1f MiB (every page dumped, %.0f M records) + the rest of a 16 GiB run %.0f MiB = %.0f MiB at most",
+          mib(bitmaps), mib(prefixSums), mib(idleIndex), mib(denseIndex), denseRecords / 1e6, baseline,
+          mib(bitmaps + prefixSums + max(idleIndex, denseIndex)) + baseline))
+    }
+  }
 }

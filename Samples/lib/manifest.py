@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Write $CACHE/samples/manifest.json for every sample present in the cache.
 
-usage: manifest.py SAMPLES_TSV CACHE
+usage: manifest.py SAMPLES_TSV CACHE [SET]
+SET (default: default) picks the rows by samples.tsv's optional set column; set bench is
+written to bench-manifest.json instead, so the tests (which read manifest.json) never see it.
 Static facts come from samples.tsv; the kernel release, KASLR offset and PTI
 state come from the sample's own console log (what the guest really said).
 """
@@ -23,9 +25,11 @@ def first_kernel(console):
 
 def main():
     tsv, cache = sys.argv[1:3]
+    wanted_set = sys.argv[3] if len(sys.argv) > 3 else "default"
     out_dir = os.path.join(cache, "samples")
     with open(tsv) as f:
         rows = list(csv.DictReader((l for l in f if not l.startswith("#")), delimiter="\t"))
+    rows = [r for r in rows if (r.get("set") or "default") == wanted_set]
     primary = {}
     for r in rows:
         primary.setdefault(r["unit"], r["name"])
@@ -81,7 +85,7 @@ def main():
                                           ("bt.crash", "txt"), ("notes", "txt"))
                         if os.path.isfile(os.path.join(out_dir, "oracle", f"{name}.{kind}.{ext}"))},
         })
-    out = os.path.join(out_dir, "manifest.json")
+    out = os.path.join(out_dir, "manifest.json" if wanted_set == "default" else f"{wanted_set}-manifest.json")
     with open(out + ".tmp", "w") as f:
         json.dump({"version": 1, "samples": samples}, f, indent=2)
         f.write("\n")

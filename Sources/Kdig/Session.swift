@@ -22,32 +22,34 @@ public final class Session {
   public private(set) var fallbackNotice: String?
 
   /// Opens `dumpPath`. With no `vmlinuxPath`, looks for the vmlinux by the dump's OSRELEASE
-  /// and BUILD-ID in the usual places; `force` accepts a vmlinux that does not match.
+  /// and BUILD-ID in the usual places, then asks debuginfod when `DEBUGINFOD_URLS` is set;
+  /// `force` accepts a vmlinux that does not match.
   /// `noVmlinux` uses no vmlinux at all: symbols from the dump's kallsyms, types from its
   /// BTF (docs/no-vmlinux.md).
   /// `searchDirectories` (`--debuginfo-dir`) are searched before the system's places.
-  public init(
+  public convenience init(
     dumpPath: String, vmlinuxPath: String?, force: Bool = false, noVmlinux: Bool = false,
     searchDirectories: [String] = []
   ) throws {
-    dump = try openDump(path: dumpPath)
+    try self.init(
+      dump: try openDump(path: dumpPath), vmlinuxPath: vmlinuxPath, force: force, noVmlinux: noVmlinux,
+      searchDirectories: searchDirectories)
+  }
+
+  /// The same over a dump already open (e.g. a `RecordingDump` for `kdig extract`).
+  public init(
+    dump: any DumpFile, vmlinuxPath: String?, force: Bool = false, noVmlinux: Bool = false,
+    searchDirectories: [String] = []
+  ) throws {
+    self.dump = dump
     self.searchDirectories = searchDirectories
     let info = dump.notes.vmcoreinfo.map { VMCoreInfo(text: $0) }
-    var vmlinux: VmlinuxFile?
-    var notice: String?
-    if noVmlinux {
-      vmlinux = nil
-    } else if let vmlinuxPath {
-      vmlinux = try VmlinuxFile(path: vmlinuxPath)
-    } else if let found = try Self.search(info: info, headerRelease: dump.summary.headerRelease, force: force, in: searchDirectories) {
-      vmlinux = found
-    } else {
-      notice = "no vmlinux found for \(info?.osRelease ?? "this kernel") (looked in: \(Self.searched(info, headerRelease: dump.summary.headerRelease, searchDirectories: searchDirectories))): "
-        + "using the dump's kallsyms for symbols and its BTF for types (give --vmlinux PATH to use one, "
-        + "--no-vmlinux to skip the search)"
-    }
-    kernel = try KernelImage(dump: dump, vmlinux: vmlinux, force: force)
-    fallbackNotice = notice
+    // Named, found on disk, fetched from debuginfod, or none (VmlinuxResolution.swift).
+    let vmlinux = try VmlinuxResolution(
+      info: info, headerRelease: dump.summary.headerRelease, vmlinuxPath: vmlinuxPath, force: force,
+      noVmlinux: noVmlinux, searchDirectories: searchDirectories)
+    kernel = try KernelImage(dump: dump, vmlinux: vmlinux.file, force: force)
+    fallbackNotice = vmlinux.notice
   }
 
   /// The `--debuginfo-dir` directories searched, for messages.
@@ -61,7 +63,7 @@ public final class Session {
     let paths = VmlinuxLocator.candidates(
       release: info?.osRelease ?? headerRelease, buildID: info?.buildID, root: searchRoot, searchDirectories: directories)
     for path in paths where access(path, R_OK) == 0 {
-      let file = try VmlinuxFile(path: path)
+      let file = try VmlinuxFile(path: path, source: .searched)
       if !force, let want = info?.buildID, let have = file.buildID, want != have { continue }
       return file
     }

@@ -30,15 +30,23 @@ public final class KernelImage {
   /// why they could not be.
   var cachedKallsyms: KallsymsTable?
   var kallsymsFailure: (any Error)?
+  /// Read BTF, kallsyms and ORC from the dump itself, never from the per-build copies
+  /// (`kdig extract` must see every page those tables occupy).
+  public var readsTablesFromDump = false
   /// Values analyzers derive once per kernel (stack map, pt_regs layout), by key.
   private var memos: [String: Any] = [:]
 
   /// `make()`'s value, computed on the first call for `key` and kept for this kernel.
   public func memoized<T>(_ key: String, _ make: () throws -> T) rethrows -> T {
-    if let v = memos[key] as? T { return v }
+    // Boxed: with an Optional T, `memos[key] as? T` would take a missing entry for a kept nil.
+    if let kept = memos[key] as? Memo<T> { return kept.value }
     let v = try make()
-    memos[key] = v
+    memos[key] = Memo(value: v)
     return v
+  }
+
+  private struct Memo<T> {
+    let value: T
   }
 
   /// Opens the kernel in `dump`, checking that `vmlinux` belongs to it unless `force`.
@@ -101,13 +109,14 @@ public final class KernelImage {
   /// Decodes entries with this kernel's software bits and swap-type layout. MAX_SWAPFILES
   /// is the length of `swap_info[MAX_SWAPFILES]` (its ELF symbol size / 8: no DWARF needed).
   public func entryDecoder() -> EntryDecoder {
-    var maxSwap: Int?
-    if let s = try? symbols().first("swap_info"), s.size >= 8, s.size % 8 == 0, s.size <= 32 * 8 {
-      maxSwap = Int(s.size / 8)
+    EntryDecoder(
+      frameMask: kernelSpace.walker.frameMask, kernelBits: .forRelease(vmcoreinfo?.osRelease ?? vmlinux?.release)
+    ) { [weak self] in
+      guard let s = try? self?.symbols().first("swap_info"), s.size >= 8, s.size % 8 == 0, s.size <= 32 * 8 else {
+        return nil
+      }
+      return Int(s.size / 8)
     }
-    return EntryDecoder(
-      frameMask: kernelSpace.walker.frameMask,
-      kernelBits: .forRelease(vmcoreinfo?.osRelease ?? vmlinux?.release), maxSwapFiles: maxSwap)
   }
 
   /// A walker for another root (a task's PGD, a CR3) with the kernel's settings.
@@ -163,6 +172,10 @@ public final class KernelImage {
 
   /// The symbol containing runtime `address`, with the offset into it.
   public func symbolize(_ address: UInt64) -> (symbol: ElfSymbol, offset: UInt64)? {
+    // Module space: the module's own kallsyms, never the vmlinux's last symbol + a distance.
+    if address >= KernelRegions.modulesStart && address < KernelRegions.modulesEnd {
+      return moduleSymbol(at: address).map { ($0.symbol, $0.offset) }
+    }
     guard let table = try? symbols() else { return nil }
     let link = KernelConstants.isKernelImage(address &- layout.kaslrOffset.value)
       ? address &- layout.kaslrOffset.value : address
@@ -171,6 +184,10 @@ public final class KernelImage {
 
   /// `name+0xoff` for an address, or nil.
   public func symbolName(_ address: UInt64) -> String? {
+    if address >= KernelRegions.modulesStart && address < KernelRegions.modulesEnd {
+      guard let (s, off, module) = moduleSymbol(at: address) else { return nil }
+      return (off == 0 ? s.name : "\(s.name)+0x\(hex(off))") + " [\(module)]"
+    }
     guard let (s, off) = symbolize(address) else { return nil }
     return off == 0 ? s.name : "\(s.name)+0x\(hex(off))"
   }

@@ -79,6 +79,9 @@ public enum CheckTextRenderer {
     var out = "\n\(plural(s.total, "dump")): \(s.ok) ok, \(s.findings) with findings, \(plural(s.error, "error")) "
     out += "(\(plural(s.findingCount, "finding")), \(plural(s.warningCount, "warning")), \(s.acceptedCount) accepted) "
     out += "in \(String(format: "%.2f", s.elapsed)) s, \(s.jobs) job\(s.jobs == 1 ? "" : "s"), exit \(s.exitCode)\n"
+    if let signal = s.interrupted {
+      out += "interrupted by \(signal): \(plural(s.notChecked, "dump")) not checked\n"
+    }
     for e in s.unmatchedBaseline {
       out += "baseline entry matched nothing: \(describe(e))\n"
     }

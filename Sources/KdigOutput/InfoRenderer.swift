@@ -7,9 +7,15 @@ import KdigBinary
 
 /// Renders `MachineInfo` for a terminal.
 public enum InfoRenderer {
+  /// How the vmlinux matches the dump, and where it came from when kdig fetched it.
+  static func kernelHow(_ m: MachineInfo) -> String? {
+    guard m.vmlinuxFromDebuginfod else { return m.vmlinuxMatch }
+    return (["fetched from debuginfod by build-id"] + [m.vmlinuxMatch].compactMap { $0 }).joined(separator: "; ")
+  }
+
   public static func render(_ m: MachineInfo) -> String {
     var sys = LabeledLines()
-    sys.add("KERNEL", m.vmlinux ?? "(no vmlinux)", how: m.vmlinuxMatch)
+    sys.add("KERNEL", m.vmlinux ?? "(no vmlinux)", how: kernelHow(m))
     if let s = m.symbols { sys.add("SYMBOLS", s) }
     if let t = m.types { sys.add("TYPES", t) }
     sys.add("DUMPFILE", m.dump.path)

@@ -48,12 +48,24 @@ public struct EntryDecoder: Sendable {
   public var kernelBits: KernelPTEBits
   /// MAX_SWAPFILES of the kernel (the length of `swap_info[]`); types at and above it are
   /// hwpoison, migration, device and marker entries.
-  public var maxSwapFiles: Int?
+  public var maxSwapFiles: Int? {
+    get { swapFiles.value }
+    set { swapFiles = SwapFileCount(newValue) }
+  }
+  private var swapFiles: SwapFileCount
 
   public init(frameMask: UInt64 = 0x000f_ffff_ffff_f000, kernelBits: KernelPTEBits = .forKernel(major: 6, minor: 12), maxSwapFiles: Int? = nil) {
     self.frameMask = frameMask
     self.kernelBits = kernelBits
-    self.maxSwapFiles = maxSwapFiles
+    swapFiles = SwapFileCount(maxSwapFiles)
+  }
+
+  /// The same with MAX_SWAPFILES found only when a swap entry needs it (finding it may mean
+  /// loading the dump's kallsyms, which a plain translation never needs).
+  public init(frameMask: UInt64, kernelBits: KernelPTEBits, maxSwapFiles: @escaping () -> Int?) {
+    self.frameMask = frameMask
+    self.kernelBits = kernelBits
+    swapFiles = SwapFileCount(find: maxSwapFiles)
   }
 
   /// What `entry` at `level` means.
@@ -150,5 +162,23 @@ public struct EffectivePermissions: Sendable, Hashable, Codable {
   /// "rw kernel nx" style summary as the kernel's ptdump words it.
   public var summary: String {
     (writable ? "RW" : "ro") + " " + (user ? "USR" : "kernel") + " " + (executable ? "x" : "NX")
+  }
+}
+
+/// MAX_SWAPFILES, known or found on first use (and then kept).
+final class SwapFileCount: @unchecked Sendable {
+  private var find: (() -> Int?)?
+  private var found: Int?
+
+  init(_ value: Int?) { found = value }
+  init(find: @escaping () -> Int?) { self.find = find }
+
+  /// Used from one thread at a time, like the kernel image that supplies it.
+  var value: Int? {
+    if let f = find {
+      found = f()
+      find = nil
+    }
+    return found
   }
 }

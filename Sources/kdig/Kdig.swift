@@ -20,6 +20,6 @@ struct KdigCommand: ParsableCommand {
     subcommands: [
       InfoCommand.self, ReadCommand.self, SymCommand.self, PrintCommand.self, VtopCommand.self,
       PtovCommand.self, PteCommand.self, PtdumpCommand.self, PsCommand.self, IDTCommand.self, CheckCommand.self,
-      CEACommand.self, GDTCommand.self, TSSCommand.self, CPUCommand.self, RegsCommand.self, PtRegsCommand.self, BtCommand.self, LogCommand.self,
+      CEACommand.self, GDTCommand.self, TSSCommand.self, CPUCommand.self, RegsCommand.self, PtRegsCommand.self, BtCommand.self, LogCommand.self, ExtractCommand.self,
     ])
 }

@@ -1,7 +1,7 @@
 // kdig without a vmlinux (symbols from the dump's kallsyms, types from its BTF) against
 // kdig with it, on every sample: the same `info` lines, `p` values, vtop, idt --verify-ro
 // and cea --verify verdicts and checks, the panicking task's backtrace; the drgn oracle's
-// 300 symbols at the same addresses; and no more than twice the time. Where the modes may
+// 300 symbols at the same addresses (the time of each mode: kdig-bench). Where the modes may
 // differ, `NoVmlinuxExceptions` says so and why (docs/no-vmlinux.md).
 
 import Foundation
@@ -87,7 +87,7 @@ struct TimedRun {
   }
 
   @Test(arguments: Samples.forTests)
-  func commandsAgreeAndTakeAtMostTwiceTheTime(sample: Sample) throws {
+  func commandsAgree(sample: Sample) throws {
     let s = try sample.require()
     var withTime = 0.0
     var withoutTime = 0.0
@@ -113,9 +113,10 @@ struct TimedRun {
       withTime += with.seconds
       withoutTime += without.seconds
     }
+    // Time is measured by kdig-bench (release build, medians), not asserted here: a debug
+    // build on a loaded CI machine says nothing about it (docs/benchmarks.md).
     if NoVmlinuxExceptions.unsupported(s) == nil {
-      #expect(withoutTime <= 2 * withTime, "\(s.name): \(withoutTime) s without the vmlinux, \(withTime) s with it")
-      print("no-vmlinux timing \(s.name): with \(String(format: "%.2f", withTime)) s, without \(String(format: "%.2f", withoutTime)) s")
+      print("no-vmlinux timing \(s.name) (debug build): with \(String(format: "%.2f", withTime)) s, without \(String(format: "%.2f", withoutTime)) s")
     }
   }
 

@@ -36,11 +36,13 @@ public enum BoundedProcess {
     public var description: String
   }
 
-  /// Runs `executable` with `arguments`; KDIG_DUMP and KDIG_VMLINUX are removed from the
-  /// environment. `dataLimitMiB` caps the data segment (heap and anonymous mappings; the
-  /// mapped dump file is not counted).
+  /// Runs `executable` with `arguments`; KDIG_DUMP, KDIG_VMLINUX and DEBUGINFOD_URLS are
+  /// removed from the environment, then `environment` is added (a "" value removes).
+  /// `dataLimitMiB` caps the data segment (heap and anonymous mappings; the mapped dump file is
+  /// not counted).
   public static func run(
-    _ executable: String, _ arguments: [String], timeout: Double, dataLimitMiB: Int = 2048
+    _ executable: String, _ arguments: [String], timeout: Double, dataLimitMiB: Int = 2048,
+    environment: [String: String] = [:]
   ) throws -> BoundedRun {
     let dir = FileManager.default.temporaryDirectory.path
     let tag = UUID().uuidString
@@ -55,6 +57,8 @@ public enum BoundedProcess {
     var env = ProcessInfo.processInfo.environment
     env["KDIG_DUMP"] = nil
     env["KDIG_VMLINUX"] = nil
+    env["DEBUGINFOD_URLS"] = nil
+    for (k, v) in environment { env[k] = v.isEmpty ? nil : v }
     let envp = env.map { "\($0.key)=\($0.value)" }
 
     var actions = posix_spawn_file_actions_t()

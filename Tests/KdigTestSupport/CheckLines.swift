@@ -45,7 +45,8 @@ public struct CheckLines {
     if !(d["dump"] is String) { p.append("dump") }
     if !["ok", "findings", "error"].contains(d["status"] as? String ?? "") { p.append("status") }
     if let k = d["kernel"] as? [String: Any] {
-      if Set(k.keys) != ["release", "buildID", "vmlinux"] { p.append("kernel keys \(k.keys.sorted())") }
+      if Set(k.keys) != ["release", "buildID", "vmlinux", "vmlinuxSource", "vmlinuxNotice"] { p.append("kernel keys \(k.keys.sorted())") }
+      if !["given", "searched", "debuginfod"].contains(k["vmlinuxSource"] as? String ?? "given") { p.append("vmlinuxSource") }
       for v in k.values where !(v is String || v is NSNull) { p.append("kernel value \(v)") }
     } else if !(d["kernel"] is NSNull) { p.append("kernel") }
     if !(d["crash"] is NSNull || d["crash"] is [String: Any]) { p.append("crash") }

@@ -43,8 +43,12 @@ public enum Samples {
   public static var manifestPath: String {
     let env = ProcessInfo.processInfo.environment
     if let p = env["KDIG_SAMPLES_MANIFEST"], !p.isEmpty { return p }
-    let cache = env["KDIG_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache/kdig")
-    return cache + "/samples/manifest.json"
+    return cacheDirectory + "/samples/manifest.json"
+  }
+
+  /// The sample cache, `${KDIG_CACHE:-$HOME/.cache/kdig}` (also the test tools': Samples/test-tools.sh).
+  public static var cacheDirectory: String {
+    ProcessInfo.processInfo.environment["KDIG_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.cache/kdig")
   }
 
   public struct Missing: Error, CustomStringConvertible {

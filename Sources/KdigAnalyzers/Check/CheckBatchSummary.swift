@@ -18,8 +18,30 @@ public struct CheckBatchSummary: Sendable, Codable {
   /// Wall time of the whole batch, in seconds.
   public var elapsed: Double = 0
   public var jobs = 1
+  /// The signal that stopped the batch ("SIGINT", "SIGTERM"); nil when every dump finished.
+  public var interrupted: String?
+  /// Dumps given but not checked because the batch was interrupted.
+  public var notChecked = 0
 
   public init() {}
+
+  /// Every field, `interrupted` as null when the batch finished (one schema for consumers).
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(total, forKey: .total)
+    try c.encode(ok, forKey: .ok)
+    try c.encode(findings, forKey: .findings)
+    try c.encode(error, forKey: .error)
+    try c.encode(findingCount, forKey: .findingCount)
+    try c.encode(warningCount, forKey: .warningCount)
+    try c.encode(acceptedCount, forKey: .acceptedCount)
+    try c.encode(unmatchedBaseline, forKey: .unmatchedBaseline)
+    try c.encode(exitCode, forKey: .exitCode)
+    try c.encode(elapsed, forKey: .elapsed)
+    try c.encode(jobs, forKey: .jobs)
+    try c.encode(interrupted, forKey: .interrupted)
+    try c.encode(notChecked, forKey: .notChecked)
+  }
 
   public mutating func add(_ r: DumpCheckReport) {
     total += 1

@@ -2,6 +2,8 @@
 // always present (null when unknown) so consumers can validate against one schema; the
 // checker child process writes it and the parent reads it back, hence Codable.
 
+import KdigKernel
+
 /// The verdict on one dump.
 public enum DumpCheckStatus: String, Sendable, Codable {
   /// Every check ran; no finding of severity error (warnings allowed).
@@ -18,11 +20,20 @@ public struct KernelIdentity: Sendable, Codable, Equatable {
   public var buildID: String?
   /// The vmlinux used (nil when none was found).
   public var vmlinux: String?
+  /// How kdig came by it: given, searched, or fetched from debuginfod.
+  public var vmlinuxSource: VmlinuxSource?
+  /// Why no vmlinux is used although none was refused by the user: where kdig looked and
+  /// what debuginfod answered (the notice other commands print on stderr).
+  public var vmlinuxNotice: String?
 
-  public init(release: String?, buildID: String?, vmlinux: String?) {
+  public init(
+    release: String?, buildID: String?, vmlinux: String?, vmlinuxSource: VmlinuxSource? = nil, vmlinuxNotice: String? = nil
+  ) {
     self.release = release
     self.buildID = buildID
     self.vmlinux = vmlinux
+    self.vmlinuxSource = vmlinuxSource
+    self.vmlinuxNotice = vmlinuxNotice
   }
 
   public func encode(to encoder: any Encoder) throws {
@@ -30,15 +41,26 @@ public struct KernelIdentity: Sendable, Codable, Equatable {
     try c.encode(release, forKey: .release)
     try c.encode(buildID, forKey: .buildID)
     try c.encode(vmlinux, forKey: .vmlinux)
+    try c.encode(vmlinuxSource, forKey: .vmlinuxSource)
+    try c.encode(vmlinuxNotice, forKey: .vmlinuxNotice)
   }
 }
 
-/// Why the machine died (from `log` and `bt`, not yet implemented: always null today).
+/// Why the machine died: the panic message from the log, the panicking task and its backtrace.
 public struct CrashSummary: Sendable, Codable, Equatable {
   public var message: String?
   public var task: String?
   public var cpu: Int?
   public var frames: [String]
+
+  /// Every key, null when unknown (docs/ci.md, docs/check.schema.json).
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(message, forKey: .message)
+    try c.encode(task, forKey: .task)
+    try c.encode(cpu, forKey: .cpu)
+    try c.encode(frames, forKey: .frames)
+  }
 }
 
 /// One section in JSON: its checks, and how many findings it contributed to `findings`.

@@ -39,6 +39,6 @@ extension KernelImage {
   public var identity: KernelIdentity {
     KernelIdentity(
       release: vmcoreinfo?.osRelease ?? dumpSummary.headerRelease.flatMap { $0.isEmpty ? nil : $0 } ?? vmlinux?.release,
-      buildID: vmcoreinfo?.buildID ?? vmlinux?.buildID, vmlinux: vmlinux?.path)
+      buildID: vmcoreinfo?.buildID ?? vmlinux?.buildID, vmlinux: vmlinux?.path, vmlinuxSource: vmlinux?.source)
   }
 }

@@ -22,25 +22,34 @@ public struct KernelLogReader {
     self.layout = layout
   }
 
+  /// Descriptors one read walks at most: a ring of 2^20 (log_buf_len 32 MiB at the kernel's
+  /// 32 bytes per descriptor) is read whole, but a damaged header may claim 2^26 of them
+  /// over memory the dump does not have, and each costs a lookup.
+  public static let maxDescriptors: UInt64 = 1 << 20
+
   public func read() throws -> KernelLog {
     let header = try PrintkRingHeader.read(memory, layout)
     let reader = PrintkRecordReader(layout: layout, header: header, pages: RingPages(memory: memory))
     // head - tail counts the ids after the tail; the ring holds at most `count` of them.
     let span = (header.headID &- header.tailID) & PrintkIDs.idMask
+    let limit = min(header.count, Self.maxDescriptors)
     var first = header.tailID
     var prefix: LogGap?
-    if span >= header.count {
-      // The head and tail disagree with the ring size: read the newest `count` ids (each is
-      // still checked against its descriptor) and say that older ones were not attempted.
-      first = (header.headID &- (header.count - 1)) & PrintkIDs.idMask
+    if span >= limit {
+      // The head and tail disagree with the ring size (or the ring is beyond the limit):
+      // read the newest ids (each is still checked against its descriptor) and say that
+      // older ones were not attempted.
+      first = (header.headID &- (limit - 1)) & PrintkIDs.idMask
+      let why = span >= header.count
+        ? "desc_ring head_id 0x\(hex(header.headID)) and tail_id 0x\(hex(header.tailID)) are more than "
+          + "\(header.count) descriptors apart"
+        : "the ring holds \(span + 1) descriptors, more than kdig reads (\(limit))"
       prefix = LogGap(
-        kind: .garbled,
-        reason: "desc_ring head_id 0x\(hex(header.headID)) and tail_id 0x\(hex(header.tailID)) are more than "
-          + "\(header.count) descriptors apart; only the newest \(header.count) ids were read",
-        firstSeq: nil, lastSeq: nil, count: Int(min(span + 1 - header.count, UInt64(Int.max))),
+        kind: span >= header.count ? .garbled : .missing, reason: "\(why); only the newest \(limit) ids were read",
+        firstSeq: nil, lastSeq: nil, count: Int(min(span + 1 - limit, UInt64(Int.max))),
         firstDescriptorID: header.tailID, lastDescriptorID: (first &- 1) & PrintkIDs.idMask)
     }
-    let n = min(span, header.count - 1) + 1  // bounded by the ring's descriptor count
+    let n = min(span, limit - 1) + 1  // bounded by the ring's descriptor count and the limit
     var builder = LogEntryBuilder()
     if let prefix { builder.entries.append(.gap(prefix)) }
     for i in 0..<n {

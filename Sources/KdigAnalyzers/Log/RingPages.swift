@@ -45,15 +45,21 @@ final class RingPages {
     return .success(out)
   }
 
+  /// Pages (and failures) kept at most, 64 MiB: a ring's text can span 2 GiB of the dump.
+  /// When full the cache starts over; a page read again is only read again.
+  static let maxCachedPages = 16384
+
   private func load(_ page: UInt64) -> Result<[UInt8], PageFailure> {
     if let p = pages[page] { return .success(p) }
     if let f = failures[page] { return .failure(f) }
     do {
       let p = try memory.bytes(at: page, count: Self.pageSize)
+      if pages.count >= Self.maxCachedPages { pages.removeAll(keepingCapacity: true) }
       pages[page] = p
       return .success(p)
     } catch {
       let f = PageFailure(page: page, reason: String(describing: error))
+      if failures.count >= Self.maxCachedPages { failures.removeAll(keepingCapacity: true) }
       failures[page] = f
       return .failure(f)
     }

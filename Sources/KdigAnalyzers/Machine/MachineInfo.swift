@@ -2,6 +2,7 @@
 // how it was found. Plain data: renderers turn it into text or JSON.
 
 import KdigBinary
+import KdigKernel
 
 /// A reported value and where it came from.
 public struct Sourced<Value: Sendable & Encodable>: Sendable, Encodable {
@@ -57,7 +58,11 @@ public struct CPUInfo: Sendable, Encodable {
 public struct MachineInfo: Sendable, Encodable {
   public var dump: DumpFileInfo
   public var vmlinux: String?
+  /// How kdig came by the vmlinux (given, searched, fetched from debuginfod).
+  public var vmlinuxSource: VmlinuxSource?
   public var vmlinuxMatch: String?
+  /// The vmlinux was fetched from a debuginfod server (not encoded: `vmlinuxSource` says it).
+  public var vmlinuxFromDebuginfod: Bool { vmlinuxSource == .debuginfod }
   public var release: Sourced<String>?
   public var version: Sourced<String>?
   public var machine: Sourced<String>?

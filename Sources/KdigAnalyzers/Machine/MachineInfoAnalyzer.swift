@@ -26,6 +26,7 @@ public struct MachineInfoAnalyzer {
     return MachineInfo(
       dump: dumpInfo(),
       vmlinux: k.vmlinux?.path,
+      vmlinuxSource: k.vmlinux?.source,
       vmlinuxMatch: k.vmlinuxMatch,
       release: uts?.release ?? info?.osRelease.map { Sourced($0, "VMCOREINFO OSRELEASE") },
       version: uts?.version,

@@ -12,8 +12,10 @@ public struct SymbolAnswer: Sendable, Encodable {
   /// nm-style type letter.
   public var type: String
   public var size: UInt64
-  /// `name` or `name+0xoff`.
+  /// `name` or `name+0xoff`, and ` [module]` for a module's symbol (as crash shows it).
   public var display: String
+  /// The module the symbol belongs to (from the module's own kallsyms).
+  public var module: String?
 }
 
 /// Resolves names and addresses against the vmlinux or the dump's kallsyms, relocated by KASLR.
@@ -38,6 +40,11 @@ public struct SymbolQuery {
   /// The symbol containing runtime `address`.
   public func byAddress(_ address: UInt64) throws -> SymbolAnswer {
     _ = try kernel.symbols()
+    if let (s, off, module) = kernel.moduleSymbol(at: address) {
+      return SymbolAnswer(
+        address: Hex64(address), name: s.name, offset: off, type: String(s.letter), size: s.size,
+        display: (off == 0 ? s.name : "\(s.name)+0x\(hex(off))") + " [\(module)]", module: module)
+    }
     guard let (s, off) = kernel.symbolize(address) else {
       throw KernelImageError(.unknownSymbol, "sym: 0x\(hex(address)): no symbol at or below this address")
     }

@@ -1,5 +1,6 @@
-// The logical file of a flattened stream as sorted, non-overlapping extents. Records may
-// come in any order and overlap; where they overlap the later record wins (makedumpfile
+// The logical file of a flattened stream as sorted, non-overlapping extents, one or more
+// per record: used only for streams whose records overlap (FlattenedIndex handles the rest).
+// Records may come in any order and overlap; where they overlap the later record wins (makedumpfile
 // -R replays records in stream order; libkdumpfile flatmap.c addrxlat_map_set overwrites).
 // A sweep over record boundaries with a max-heap on record order does this in
 // O(n log n), so a stream of many records is not quadratic.

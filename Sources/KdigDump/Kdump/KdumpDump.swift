@@ -109,10 +109,11 @@ public final class KdumpDump: DumpFile {
       // Legacy DUMP_HEADER_COMPRESSED (8): diskdump only ever compressed with zlib.
       s.compression = h.status & 0x8 != 0 ? "zlib" : "none"
     case .kdump:
-      let qemu = !notes.qemuCPUs.isEmpty
+      // A kdig extract keeps a QEMU dump's CPU notes but was written by kdig.
+      let qemu = !notes.qemuCPUs.isEmpty && notes.kdigExtract == nil
       s = DumpSummary(
         format: qemu ? .kdumpQEMU : .kdumpCompressed,
-        producer: qemu ? "QEMU dump-guest-memory" : "makedumpfile")
+        producer: notes.kdigExtract.map { "kdig extract (\($0))" } ?? (qemu ? "QEMU dump-guest-memory" : "makedumpfile"))
       let codec = PageCompression.allCases.first { h.status & $0.flag != 0 }
       s.compression = codec?.rawValue ?? "none"
       s.excludedVmemmap = h.status & 0x10 != 0  // DUMP_DH_EXCLUDED_VMEMMAP

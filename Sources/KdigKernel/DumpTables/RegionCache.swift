@@ -23,17 +23,7 @@ struct RegionCache {
   /// `$HOME/.cache/kdig`), or nil when there is no build-id or no cache root.
   init?(buildID: String?, root explicitRoot: String? = nil) {
     // A build-id is hex; anything else must not become a path.
-    guard let buildID, !buildID.isEmpty, buildID.count <= 128, buildID.allSatisfy(\.isHexDigit) else { return nil }
-    let root: String
-    if let explicitRoot {
-      root = explicitRoot
-    } else if let r = getenv("KDIG_CACHE").map({ String(cString: $0) }), !r.isEmpty {
-      root = r
-    } else if let home = getenv("HOME").map({ String(cString: $0) }), !home.isEmpty {
-      root = "\(home)/.cache/kdig"
-    } else {
-      return nil
-    }
+    guard CacheDirectory.isBuildID(buildID), let buildID, let root = explicitRoot ?? CacheDirectory.root else { return nil }
     directory = "\(root)/rodata/\(buildID.lowercased())"
   }
 
@@ -52,33 +42,8 @@ struct RegionCache {
   /// Writes `bytes` as the copy (best effort: a read-only or full disk only costs the next
   /// run a read of the dump).
   func store(_ bytes: ByteView, key: String, link: UInt64) {
-    let target = path(key: key, link: link, size: bytes.count)
-    makeDirectories(directory)
-    let temporary = "\(target).\(getpid()).tmp"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { return }
-    var written = 0
-    bytes.withUnsafeBytes { buffer in
-      guard let base = buffer.baseAddress else { return }
-      // Each write moves forward or the loop ends: at most count iterations.
-      while written < buffer.count {
-        let n = write(fd, base + written, buffer.count - written)
-        if n <= 0 { break }
-        written += n
-      }
-    }
-    close(fd)
-    if written == bytes.count, rename(temporary, target) == 0 { return }
-    unlink(temporary)
-  }
-
-  /// `mkdir -p`: errors (already exists, no permission) surface when the file is opened.
-  private func makeDirectories(_ path: String) {
-    var prefix = path.hasPrefix("/") ? "" : "."
-    for component in path.split(separator: "/") {
-      prefix += "/" + component
-      mkdir(prefix, 0o755)
-    }
+    let copy = bytes.withUnsafeBytes { Array($0) }
+    OutputFile.replace(path(key: key, link: link, size: bytes.count), with: copy)
   }
 }
 
@@ -118,7 +83,7 @@ extension KernelImage {
   /// How the dump's read-only tables are read: through the per-build cache when the dump
   /// has a BUILD-ID, else straight from the dump.
   var regionReader: any KernelRegionReader {
-    if let cache = RegionCache(buildID: vmcoreinfo?.buildID) {
+    if !readsTablesFromDump, let cache = RegionCache(buildID: vmcoreinfo?.buildID) {
       return CachedRegionReader(memory: kernelSpace, cache: cache, kaslrOffset: layout.kaslrOffset.value)
     }
     return DumpRegionReader(memory: kernelSpace)

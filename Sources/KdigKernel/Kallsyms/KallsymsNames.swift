@@ -98,6 +98,12 @@ struct KallsymsNames {
     guard names.count <= Int(Int32.max) else {
       throw KallsymsError(.corrupt, "kallsyms_names of \(names.count) bytes is larger than any kernel's")
     }
+    // An entry is a length byte and at least one token: a count beyond half the bytes is
+    // damage, found before the per-symbol arrays below are allocated for it (60 MB at 4M).
+    guard count <= names.count / 2 else {
+      throw KallsymsError(
+        .corrupt, "kallsyms_num_syms \(count) needs at least \(count * 2) bytes of kallsyms_names, which has \(names.count)")
+    }
     // Per token: its length, its hash and B^length, and the same without its first byte
     // (the first token of an entry starts with the type letter).
     var length = [Int](repeating: 0, count: 256)

@@ -14,7 +14,7 @@ public final class ORCTable {
   /// Link address of .orc_unwind_ip.
   let ipBase: UInt64
   public let count: Int
-  init(ipSection: ByteView, ipBase: UInt64, entrySection: ByteView, format: ORCFormat) throws {
+  package init(ipSection: ByteView, ipBase: UInt64, entrySection: ByteView, format: ORCFormat) throws {
     guard ipSection.count % 4 == 0, entrySection.count == ipSection.count / 4 * ORCFormat.size else {
       throw KernelImageError(
         .badVmlinux,
@@ -28,7 +28,7 @@ public final class ORCTable {
   }
 
   /// The link address entry `i` covers: its own address plus the stored 32-bit offset.
-  func linkIP(_ i: Int) throws -> UInt64 {
+  package func linkIP(_ i: Int) throws -> UInt64 {
     let rel = Int32(bitPattern: try ipSection.u32(i * 4, "orc_unwind_ip[\(i)]"))
     return (ipBase &+ UInt64(i * 4)) &+ UInt64(bitPattern: Int64(rel))
   }

@@ -1,8 +1,12 @@
 // The vmlinux ELF symbol table, read in place from the mapped file. Name → symbol uses an
-// open-addressing hash of the names built in one pass (no Strings made); address → symbol
-// uses a sorted index built only when first asked for.
+// open-addressing hash of the names built in one pass (no Strings made) and kept per build
+// (SymbolIndexCache); address → symbol uses a sorted index built only when first asked for.
 
 import KdigBinary
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// One ELF symbol (Elf64_Sym), with its address as linked (before KASLR).
 public struct ElfSymbol: Sendable, Hashable {
@@ -30,7 +34,13 @@ public final class SymbolTable {
   private let strings: ByteView
   private let sectionLetters: [Character]
   public let count: Int
-  private var nameSlots: [UInt32] = []
+  private var nameSlots = NameSlots(built: [])
+  /// True when the name index came from the per-build copy.
+  private(set) var loadedFromCache = false
+  /// True when the address index came from the per-build copy.
+  private(set) var addressIndexFromCache = false
+  /// Where the indexes are kept for this build (nil: no build-id or no cache directory).
+  private var indexCache: SymbolIndexCache?
   /// (address, symbol index) sorted by address; built on first use.
   private var byAddress: [AddressEntry]?
 
@@ -59,7 +69,11 @@ public final class SymbolTable {
     }
   }
 
-  init(symbols: ByteView, strings: ByteView, sections: [VmlinuxSection]) throws {
+  /// `buildID` names the per-build copy of the name index (none: always built here), kept
+  /// under `cacheRoot` (default: the cache directory).
+  init(
+    symbols: ByteView, strings: ByteView, sections: [VmlinuxSection], buildID: String? = nil, cacheRoot: String? = nil
+  ) throws {
     self.symbols = symbols
     self.strings = strings
     count = symbols.count / Self.entrySize
@@ -70,7 +84,16 @@ public final class SymbolTable {
       if s.flags & 0x2 != 0 { return "R" }  // SHF_ALLOC
       return "N"
     }
-    buildNameIndex()
+    let cache = SymbolIndexCache(buildID: buildID, symbols: count, stringBytes: strings.count, root: cacheRoot)
+    indexCache = cache
+    if let loaded = cache?.load(symbols: count) {
+      nameSlots = loaded
+      loadedFromCache = true
+    } else {
+      let slots = buildNameIndex()
+      nameSlots = NameSlots(built: slots)
+      cache?.store(slots)
+    }
   }
 
   // MARK: - Raw fields
@@ -131,7 +154,7 @@ public final class SymbolTable {
 
   /// One pass over .symtab and .strtab on raw pointers (this runs on every start, for
   /// ~190k symbols): bounds are checked once per symbol, names are hashed in place.
-  private func buildNameIndex() {
+  private func buildNameIndex() -> [UInt32] {
     var size = 1
     while size < count * 2 { size <<= 1 }
     var slots = [UInt32](repeating: 0, count: max(size, 2))
@@ -160,20 +183,23 @@ public final class SymbolTable {
         }
       }
     }
-    nameSlots = slots
+    return slots
   }
 
   /// Every symbol named `name`, globals first.
   public func lookup(_ name: String) -> [ElfSymbol] {
-    guard !nameSlots.isEmpty else { return [] }
+    guard nameSlots.count >= 2 else { return [] }
     let query = Array(name.utf8)
     let mask = nameSlots.count - 1
     var s = Int(truncatingIfNeeded: Self.hash(query)) & mask
     var found: [ElfSymbol] = []
-    while nameSlots[s] != 0 {
+    // At most one pass over the table (a mapped copy is checked to have an empty slot).
+    var probes = 0
+    while nameSlots[s] != 0 && probes < nameSlots.count {
       let i = Int(nameSlots[s])
       if nameBytes(i).elementsEqual(query) { found.append(symbol(at: i)) }
       s = (s + 1) & mask
+      probes += 1
     }
     return found.sorted { ($0.binding == 0 ? 3 : $0.binding, $0.index) < ($1.binding == 0 ? 3 : $1.binding, $1.index) }
   }
@@ -185,21 +211,49 @@ public final class SymbolTable {
 
   private func addressIndex() -> [AddressEntry] {
     if let byAddress { return byAddress }
+    if let stored = indexCache?.loadAddresses(), isAddressIndex(stored) {
+      addressIndexFromCache = true
+      byAddress = stored
+      return stored
+    }
     var idx: [AddressEntry] = []
     idx.reserveCapacity(count)
     symbols.withUnsafeBytes { syms in
       for i in 1..<max(1, count) {
-        let o = i * Self.entrySize  // in bounds: count = syms.count / entrySize
-        let type = syms[o + 4] & 0xf
-        let name = UInt32(littleEndian: syms.loadUnaligned(fromByteOffset: o, as: UInt32.self))
-        let v = UInt64(littleEndian: syms.loadUnaligned(fromByteOffset: o + 8, as: UInt64.self))
-        guard type <= 2, name != 0, v >= Self.kernelHalf else { continue }
-        idx.append(AddressEntry(value: v, index: UInt32(i)))
+        if let v = Self.indexedAddress(syms, i) { idx.append(AddressEntry(value: v, index: UInt32(i))) }
       }
     }
     let sorted = Self.radixSorted(idx)
     byAddress = sorted
+    indexCache?.storeAddresses(sorted)
     return sorted
+  }
+
+  /// The address of symbol `i` when it belongs in the address index: a NOTYPE, OBJECT or
+  /// FUNC symbol with a name, in the kernel half. `syms` is .symtab, i < count.
+  @inline(__always) static func indexedAddress(_ syms: UnsafeRawBufferPointer, _ i: Int) -> UInt64? {
+    let o = i * entrySize  // in bounds: count = syms.count / entrySize
+    let type = syms[o + 4] & 0xf
+    let name = UInt32(littleEndian: syms.loadUnaligned(fromByteOffset: o, as: UInt32.self))
+    let v = UInt64(littleEndian: syms.loadUnaligned(fromByteOffset: o + 8, as: UInt64.self))
+    return type <= 2 && name != 0 && v >= kernelHalf ? v : nil
+  }
+
+  /// True when `entries` is exactly what building the index gives: every indexed symbol once,
+  /// with its address, ordered by (address, index). A stored copy is used only then.
+  func isAddressIndex(_ entries: [AddressEntry]) -> Bool {
+    symbols.withUnsafeBytes { syms in
+      var indexed = 0
+      for i in 1..<max(1, count) where Self.indexedAddress(syms, i) != nil { indexed += 1 }
+      guard entries.count == indexed else { return false }
+      var previous: (UInt64, UInt32)?
+      for e in entries {
+        guard Int(e.index) >= 1, Int(e.index) < count, Self.indexedAddress(syms, Int(e.index)) == e.value else { return false }
+        if let p = previous, !(p.0 < e.value || (p.0 == e.value && p.1 < e.index)) { return false }
+        previous = (e.value, e.index)
+      }
+      return true
+    }
   }
 
   /// LSD radix sort on the address (16-bit digits over the bits that vary): linear time,
@@ -228,6 +282,8 @@ public final class SymbolTable {
     return a
   }
 
+  private lazy var hasStoredAddresses: Bool = indexCache.map { access($0.addressPath, R_OK) == 0 } ?? false
+
   /// Lookups answered by a linear scan before the sorted index pays for itself (building it
   /// costs about as much as four scans of the table).
   static let linearLookups = 3
@@ -237,7 +293,8 @@ public final class SymbolTable {
   /// same address, globals win over weak over local, sized over unsized.
   public func symbolize(linkAddress address: UInt64) -> (symbol: ElfSymbol, offset: UInt64)? {
     lookupsDone += 1
-    if byAddress == nil && lookupsDone <= Self.linearLookups { return scanSymbolize(address) }
+    // With a stored index for this build, reading it beats even one scan.
+    if byAddress == nil && lookupsDone <= Self.linearLookups && !hasStoredAddresses { return scanSymbolize(address) }
     let idx = addressIndex()
     let candidates = SymbolTable.AddressEntry.symbols(atOrBelow: address, in: idx, symbol(at:))
     guard !candidates.isEmpty else { return nil }

@@ -31,9 +31,12 @@ public final class VmlinuxFile {
 
   /// The libelf handle, shared with DWARFTypes.
   let image: ElfImage
+  /// How kdig came by this file (given, found on disk, fetched from debuginfod).
+  public let source: VmlinuxSource
 
-  public init(path: String) throws {
+  public init(path: String, source: VmlinuxSource = .given) throws {
     self.path = path
+    self.source = source
     file = try MappedFile(path: path)
     do {
       image = try ElfImage(path: path)
@@ -104,7 +107,7 @@ public final class VmlinuxFile {
     }
     let table = try SymbolTable(
       symbols: try contents(of: symtab), strings: try contents(of: sections[Int(symtab.link)]),
-      sections: sections)
+      sections: sections, buildID: buildID)
     cachedSymbols = table
     return table
   }

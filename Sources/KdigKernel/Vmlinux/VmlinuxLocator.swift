@@ -55,3 +55,13 @@ public enum VmlinuxLocator {
     candidates(release: release, buildID: buildID).first(where: exists)
   }
 }
+
+/// How kdig came by a vmlinux, for `info` and `check` to say.
+public enum VmlinuxSource: String, Sendable, Codable {
+  /// Named by `--vmlinux` or `KDIG_VMLINUX`.
+  case given
+  /// Found on disk: under a `--debuginfo-dir` or the system's debug directories.
+  case searched
+  /// Fetched by build-id from a debuginfod server (`DEBUGINFOD_URLS`), into its client cache.
+  case debuginfod
+}

@@ -19,6 +19,8 @@ struct CheckBatch {
   var memoryLimitMiB: Int
   /// Arguments of the checker child for one dump.
   var childArguments: (String) -> [String]
+  /// SIGINT and SIGTERM, taken between polls; nil: not watched.
+  var interrupts: InterruptSignals?
   var executable = currentExecutable()
 
   struct Running {
@@ -29,14 +31,16 @@ struct CheckBatch {
   }
 
   /// Runs every dump; `finished(index, report)` is called as each one completes and
-  /// `started(index)` as each child starts.
-  func run(started: (Int) -> Void, finished: (Int, DumpCheckReport) -> Void) {
+  /// `started(index)` as each child starts. Returns the signal that interrupted the batch
+  /// (its running checkers killed and reaped, unreported), or nil when every dump finished.
+  func run(started: (Int) -> Void, finished: (Int, DumpCheckReport) -> Void) -> Int32? {
     let clock = ContinuousClock()
     var queue = dumps.indices.makeIterator()
     var running: [Running] = []
     var exhausted = false
     let environment = Self.childEnvironment()
     while true {
+      if let sig = interrupted(running) { return sig }
       while !exhausted && running.count < jobs {
         guard let i = queue.next() else {
           exhausted = true
@@ -51,10 +55,12 @@ struct CheckBatch {
           finished(i, DumpCheckReport(dump: dumps[i], kernel: nil, failure: CheckFailure(category: "crashed", message: "\(error)"), elapsed: 0))
         }
       }
-      if running.isEmpty { return }
+      if running.isEmpty { return nil }
       // A child that closed its output is exiting: look again soon rather than in 100 ms.
       let exiting = running.contains { $0.child.outputClosed }
       pollOutput(running, waitMilliseconds: exiting ? 1 : 100)
+      // Before reaping: a checker that died of the same Ctrl-C is not a crashed dump.
+      if let sig = interrupted(running) { return sig }
       var still: [Running] = []
       for var r in running {
         let elapsed = seconds(clock.now - r.started)
@@ -71,6 +77,13 @@ struct CheckBatch {
       }
       running = still
     }
+  }
+
+  /// The signal that interrupts the batch, once its running checkers are killed and reaped.
+  func interrupted(_ running: [Running]) -> Int32? {
+    guard let sig = interrupts?.take() else { return nil }
+    for r in running { r.child.killAndReap() }
+    return sig
   }
 
   /// Waits up to `waitMilliseconds` for output from any child and reads it.

@@ -28,9 +28,13 @@ struct CheckChild {
       do {
         // Without a vmlinux the dump's kallsyms and BTF serve (docs/no-vmlinux.md).
         try session.requireSymbolsAndTypes()
-        report = DumpCheckRunner().report(kernel: session.kernel, dump: dump, elapsed: elapsed)
+        var checked = DumpCheckRunner().report(kernel: session.kernel, dump: dump, elapsed: elapsed)
+        checked.kernel?.vmlinuxNotice = session.fallbackNotice
+        report = checked
       } catch {
-        report = DumpCheckReport(dump: dump, kernel: session.kernel.identity, failure: failure(error), elapsed: elapsed())
+        var identity = session.kernel.identity
+        identity.vmlinuxNotice = session.fallbackNotice
+        report = DumpCheckReport(dump: dump, kernel: identity, failure: failure(error), elapsed: elapsed())
       }
     } catch {
       report = DumpCheckReport(dump: dump, kernel: identity(), failure: failure(error), elapsed: elapsed())

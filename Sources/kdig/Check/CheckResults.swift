@@ -27,17 +27,22 @@ struct CheckResults {
   /// Every report, in the order the dumps were given.
   var all: [DumpCheckReport] { reports.compactMap { $0 } }
 
-  /// Completes the summary once every dump is done.
-  mutating func finish(elapsed: Double) -> CheckBatchSummary {
+  /// Completes the summary once every dump is done, or once `signal` stopped the batch.
+  mutating func finish(elapsed: Double, interruptedBy signal: Int32? = nil) -> CheckBatchSummary {
     summary.elapsed = (elapsed * 1000).rounded() / 1000
     summary.unmatchedBaseline = baseline?.unmatched ?? []
     summary.exitCode = checkExitCode(summary)
+    if let signal {
+      summary.interrupted = InterruptSignals.name(signal)
+      summary.notChecked = reports.count - summary.total
+      summary.exitCode = 128 + signal
+    }
     return summary
   }
 }
 
 /// The exit code of a batch (docs/exit-codes.md): 2 when any dump could not be checked, else
-/// 1 when any has findings, else 0.
+/// 1 when any has findings, else 0 (128 + the signal when interrupted: `finish`).
 func checkExitCode(_ s: CheckBatchSummary) -> Int32 {
   s.error > 0 ? 2 : s.findings > 0 ? 1 : 0
 }

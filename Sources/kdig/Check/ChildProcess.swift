@@ -51,8 +51,16 @@ final class ChildProcess {
       for p in argv { free(p) }
       for p in envp { free(p) }
     }
+    // The parent blocks SIGINT and SIGTERM (InterruptSignals); a checker must not inherit that.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var nothingBlocked = sigset_t()
+    sigemptyset(&nothingBlocked)
+    posix_spawnattr_setsigmask(&attributes, &nothingBlocked)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
     var child = pid_t()
-    let rc = posix_spawn(&child, executable, &actions, nil, argv, envp)
+    let rc = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
     guard rc == 0 else {
       close(out[0])
       close(err[0])
@@ -97,6 +105,16 @@ final class ChildProcess {
   }
 
   func kill() { _ = Glibc.kill(pid, SIGKILL) }
+
+  /// Kills the child and waits for it, so that none outlives an interrupted batch.
+  func killAndReap() {
+    guard waitStatus == nil else { return }
+    kill()
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    waitStatus = status
+    closePipes()
+  }
 
   /// Closes what is still open (after the child was reaped).
   func closePipes() {

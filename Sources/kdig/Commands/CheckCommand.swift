@@ -15,7 +15,8 @@ struct CheckCommand: ParsableCommand {
       after --timeout seconds), up to --jobs at once. Text: one line per dump as it finishes, \
       then the findings, then a summary. --json: JSON Lines, one object per dump and a last \
       summary object. --junit FILE: one testcase per dump. --baseline FILE accepts known \
-      findings. Exit 0 all ok, 1 findings, 2 a dump could not be checked (wins over 1), 64 usage. \
+      findings. Exit 0 all ok, 1 findings, 2 a dump could not be checked (wins over 1), 64 usage; \
+      on SIGINT/SIGTERM the checkers are killed, what finished is reported and the exit is 130/143. \
       See docs/ci.md.
       """)
 
@@ -31,7 +32,11 @@ struct CheckCommand: ParsableCommand {
   @Option(name: .long, help: ArgumentHelp("Accept the known findings listed in FILE (JSON, see docs/ci.md).", valueName: "FILE"))
   var baseline: String?
 
-  @Option(name: .long, help: ArgumentHelp("The vmlinux for every dump (default: $KDIG_VMLINUX, else searched per dump).", valueName: "PATH"))
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "The vmlinux for every dump (default: $KDIG_VMLINUX, else searched per dump, else fetched from $DEBUGINFOD_URLS).",
+      valueName: "PATH"))
   var vmlinux: String?
 
   @Option(
@@ -72,6 +77,8 @@ struct CheckCommand: ParsableCommand {
       CheckChild(dump: dumps[0], vmlinux: vm, debuginfoDirs: debuginfoDirs, memoryLimitMiB: memoryLimit).run()
       return
     }
+    // From here a SIGINT or SIGTERM stops the batch cleanly (InterruptSignals.swift).
+    let interrupts = InterruptSignals.block()
     let jobCount = jobs ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
     var results = CheckResults(dumps: dumps.count, jobs: jobCount, baseline: try loadBaseline())
     let junitFile = try openJUnit()
@@ -83,8 +90,8 @@ struct CheckCommand: ParsableCommand {
       childArguments: { dump in
         ["check", "--one", "--memory-limit", String(memoryLimit)] + (vm.map { ["--vmlinux", $0] } ?? [])
           + debuginfoDirs.flatMap { ["--debuginfo-dir", $0] } + ["--", dump]
-      })
-    batch.run(
+      }, interrupts: interrupts)
+    let stoppedBy = batch.run(
       started: { progress.started($0, dumps[$0]) },
       finished: { index, childReport in
         let report = results.add(index, childReport)
@@ -95,7 +102,7 @@ struct CheckCommand: ParsableCommand {
         progress.show()
       })
     progress.clear()
-    let summary = results.finish(elapsed: seconds(clock.now - start))
+    let summary = results.finish(elapsed: seconds(clock.now - start), interruptedBy: stoppedBy)
     if json {
       print(CheckJSONLines.summary(summary))
     } else {

@@ -8,7 +8,9 @@ struct DumpOptions: ParsableArguments {
   @Option(name: .long, help: "The dump file (default: $KDIG_DUMP).")
   var dump: String?
 
-  @Option(name: .long, help: "The vmlinux with debug info (default: $KDIG_VMLINUX, else searched).")
+  @Option(
+    name: .long,
+    help: "The vmlinux with debug info (default: $KDIG_VMLINUX, else searched, else fetched by build-id from $DEBUGINFOD_URLS).")
   var vmlinux: String?
 
   @Option(

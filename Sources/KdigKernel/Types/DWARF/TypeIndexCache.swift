@@ -15,6 +15,8 @@
 // temporary file renamed over the old one, so readers never see half a file; concurrent
 // writers merge what is on disk before writing.
 
+import KdigBinary
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -52,13 +54,7 @@ struct TypeIndexCache {
 
   /// The default index path for `buildID` (`KDIG_CACHE`, else `$HOME/.cache/kdig`).
   static func defaultPath(buildID: String) -> String? {
-    if let root = getenv("KDIG_CACHE").map({ String(cString: $0) }), !root.isEmpty {
-      return "\(root)/types/\(buildID).idx"
-    }
-    guard let home = getenv("HOME").map({ String(cString: $0) }), !home.isEmpty else {
-      return nil
-    }
-    return "\(home)/.cache/kdig/types/\(buildID).idx"
+    CacheDirectory.root.map { "\($0)/types/\(buildID).idx" }
   }
 
   /// Forgets `key` (its DIE did not match).
@@ -161,32 +157,6 @@ struct TypeIndexCache {
   }
 
   private static func writeAtomically(_ text: String, to path: String) {
-    guard let slash = path.lastIndex(of: "/") else { return }
-    makeDirectories(String(path[..<slash]))
-    let temporary = "\(path).\(getpid()).tmp"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { return }
-    let bytes = Array(text.utf8)
-    var written = 0
-    while written < bytes.count {
-      let n = bytes.withUnsafeBytes { buffer -> Int in
-        guard let base = buffer.baseAddress else { return -1 }
-        return write(fd, base + written, buffer.count - written)
-      }
-      if n <= 0 { break }
-      written += n
-    }
-    close(fd)
-    if written == bytes.count, rename(temporary, path) == 0 { return }
-    unlink(temporary)
-  }
-
-  /// `mkdir -p`: errors (already exists, no permission) surface when the file is opened.
-  private static func makeDirectories(_ path: String) {
-    var prefix = path.hasPrefix("/") ? "" : "."
-    for component in path.split(separator: "/") {
-      prefix += "/" + component
-      mkdir(prefix, 0o755)
-    }
+    OutputFile.replace(path, with: Array(text.utf8))
   }
 }

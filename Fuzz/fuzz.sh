@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs one libFuzzer target (docs/hardening.md "Fuzzing"). Builds the sanitized harness in
+# .build-fuzz unless KDIG_FUZZ_NO_BUILD=1; seeds from the samples (kdig-fuzz --make-seeds),
+# the committed tiny seeds and the kept crashers; new inputs go to a corpus in the cache.
+#   Fuzz/fuzz.sh TARGET [libFuzzer options...]     e.g. Fuzz/fuzz.sh kdump -max_total_time=300
+set -euo pipefail
+target=${1:?usage: Fuzz/fuzz.sh TARGET [libFuzzer options...]}
+shift
+cd "$(dirname "$0")/.."
+cache=${KDIG_CACHE:-$HOME/.cache/kdig}
+if [ "${KDIG_FUZZ_NO_BUILD:-0}" != 1 ]; then
+  swift build --scratch-path .build-fuzz -c release --product kdig-fuzz \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DKDIG_LIBFUZZER
+fi
+corpus=$cache/fuzz-corpus/$target
+artifacts=$cache/fuzz-artifacts/$target
+mkdir -p "$corpus" "$artifacts"
+dirs=("$corpus")
+for d in "$cache/samples/fuzz-seeds/$target" "Fuzz/Seeds/$target" "Fuzz/Regressions/$target"; do
+  [ -d "$d" ] && dirs+=("$d")
+done
+# -rss_limit_mb: a parser that allocates far beyond the input is a finding, not a slow run.
+KDIG_FUZZ_TARGET=$target exec .build-fuzz/release/kdig-fuzz -artifact_prefix="$artifacts/" \
+  -timeout=10 -rss_limit_mb=2048 -max_len=131072 "$@" "${dirs[@]}"

@@ -1,0 +1,283 @@
+// The pages crash 8.0.2 reads from the dump when it starts and for `sys`, `bt`, `bt -a`,
+// `foreach bt`, `ps` and `log`, beyond what kdig's own analyses read (the extract's
+// `crash` part). Found by running crash on extracts and collecting its "page excluded"
+// errors; each group below names crash's error type for it.
+
+import KdigBinary
+
+extension ExtractWorkload {
+  func crashStartup() {
+    // "framepointer check": crash reads the first bytes of these functions to decide
+    // whether the kernel keeps frame pointers; "gdb_readmem_callback": the entry and
+    // scheduler code it disassembles at start.
+    for name in [
+      "__x64_sys_open", "__ia32_sys_fork", "__x64_sys_read", "do_futex", "vfs_read", "sys_open", "sys_fork", "sys_read",
+      "common_interrupt", "schedule", "__schedule", "linux_banner", "task_state_array", "taint_flags",
+    ] {
+      functionText(named: name)
+    }
+    // The scheduler, IRQ-entry and entry text sections, which crash's x86_64 backtracer
+    // reads as a whole.
+    for section in ["sched", "irqentry", "softirqentry", "entry"] {
+      if let symbols = try? kernel.symbols(), let s = symbols.first("__\(section)_text_start"),
+        let e = symbols.first("__\(section)_text_end"), e.value > s.value
+      {
+        readSpan(kernel.runtimeAddress(s), e.value - s.value)
+      }
+    }
+    // Every function of every task's backtrace: crash reads the code around each return
+    // address (gdb_readmem_callback) to check the call before it.
+    var tasks: Set<UInt64> = []
+    for target in [BacktraceTarget.allTasks, .allCPUs] {
+      guard let traces = try? kernel.backtraces(target) else { continue }
+      for trace in traces {
+        tasks.insert(trace.task.value)
+        for frame in trace.frames {
+          functionText(at: frame.ip.value)
+          if let rip = frame.exception?.fields.first(where: { $0.name == "ip" })?.value.value { functionText(at: rip) }
+        }
+        // crash's `bt` also checks every text address left on the stack ("?" frames).
+        staleTextAddresses(task: trace.task.value, cpu: trace.cpu)
+      }
+    }
+    wholeTasks(tasks)
+    pidNamespace()
+    memorySections()
+    nodes()
+    slabCaches()
+    pageFlagNames()
+    moduleSymbols()
+  }
+
+  /// "pageflag_names entry": the {mask, name} table and its strings.
+  func pageFlagNames() {
+    guard let table = try? kernel.lookup("pageflag_names") else { return }
+    for i in 0..<UInt64(128) {
+      let entry = table.address &+ 16 &* i
+      readSpan(entry, 16)
+      guard let name = try? kernel.kernelSpace.u64(at: entry &+ 8), name != 0 else { return }
+      readSpan(name, 64)
+    }
+  }
+
+  /// "cannot access module kallsyms": each module's struct module and its mod_kallsyms
+  /// symbol, string and type tables (also what module symbols without a vmlinux need).
+  func moduleSymbols() {
+    guard let types = try? kernel.types(), let head = try? kernel.lookup("modules").address,
+      let link = try? types.offsetof("module.list"), let moduleSize = try? types.sizeof("module"),
+      let kallsyms = try? types.offsetof("module.kallsyms"), let symtab = try? types.offsetof("mod_kallsyms.symtab"),
+      let count = try? types.offsetof("mod_kallsyms.num_symtab"), let strtab = try? types.offsetof("mod_kallsyms.strtab"),
+      let tableSize = try? types.sizeof("mod_kallsyms")
+    else { return }
+    let typetab = try? types.offsetof("mod_kallsyms.typetab")
+    let space = kernel.kernelSpace
+    var node = (try? space.u64(at: head)) ?? head
+    var seen: Set<UInt64> = []
+    while node != head, seen.count < 65536, seen.insert(node).inserted {
+      let module = node &- UInt64(link)
+      readSpan(module, UInt64(moduleSize))
+      for (base, size) in moduleMemory(module, types) { readSpan(base, size) }
+      moduleAttributes(module, types)
+      if let table = try? space.u64(at: module &+ UInt64(kallsyms)), table != 0 {
+        readSpan(table, UInt64(tableSize))
+        let symbols = (try? space.u64(at: table &+ UInt64(symtab))) ?? 0
+        let n = UInt64(min((try? space.integer(UInt32.self, at: table &+ UInt64(count))) ?? 0, 1 << 20))
+        readSpan(symbols, n &* 24)  // Elf64_Sym
+        var longest: UInt64 = 0
+        for i in 0..<n {
+          if let name = try? space.integer(UInt32.self, at: symbols &+ 24 &* i) { longest = max(longest, UInt64(name)) }
+        }
+        if let strings = try? space.u64(at: table &+ UInt64(strtab)) { readSpan(strings, longest &+ 256) }
+        if let typetab, let types = try? space.u64(at: table &+ UInt64(typetab)) { readSpan(types, n) }
+      }
+      guard let next = try? space.u64(at: node) else { return }
+      node = next
+    }
+  }
+
+  /// Kernel text addresses among the words of a task's stacks: the functions they are in.
+  func staleTextAddresses(task: UInt64, cpu: Int?) {
+    guard let stacks = try? kernel.stacks(ofTask: task, cpu: cpu), let text = textRange() else { return }
+    for stack in stacks where stack.top.value > stack.base.value && stack.top.value - stack.base.value <= 1 << 20 {
+      guard let bytes = try? kernel.kernelSpace.bytes(at: stack.base.value, count: Int(stack.top.value - stack.base.value))
+      else { continue }
+      var functions: Set<UInt64> = []
+      for i in stride(from: 0, to: bytes.count - 7, by: 8) {
+        let word = bytes[i..<(i + 8)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        if text.contains(word), functions.insert(word).inserted { functionText(at: word) }
+      }
+    }
+  }
+
+  /// [_stext, _etext) at run time.
+  func textRange() -> Range<UInt64>? {
+    guard let symbols = try? kernel.symbols(), let s = symbols.first("_stext"), let e = symbols.first("_etext"),
+      e.value > s.value
+    else { return nil }
+    return kernel.runtimeAddress(s)..<kernel.runtimeAddress(e)
+  }
+
+  /// "fill_task_struct", "fill_mm_struct": crash reads each task's whole task_struct, and
+  /// its mm_struct, for its task table (and the idle tasks, which are on no list).
+  func wholeTasks(_ found: Set<UInt64>) {
+    guard let types = try? kernel.types(), let taskSize = try? types.sizeof("task_struct"),
+      let mmOffset = try? types.offsetof("task_struct.mm"), let mmSize = try? types.sizeof("mm_struct")
+    else { return }
+    var tasks = found
+    for t in (try? TaskList(kernel: kernel).all()) ?? [] { tasks.insert(t.task.value) }
+    for task in tasks.sorted() {
+      readSpan(task, UInt64(taskSize))
+      if let mm = try? kernel.kernelSpace.u64(at: task &+ UInt64(mmOffset)), mm != 0 { readSpan(mm, UInt64(mmSize)) }
+    }
+  }
+
+  /// "xa_node shift", "xa_node.slots[off]": crash finds tasks through init_pid_ns.idr, an
+  /// xarray of struct pid; every node and every pid is read (at most 65536 nodes).
+  func pidNamespace() {
+    guard let types = try? kernel.types(), let ns = try? kernel.lookup("init_pid_ns"),
+      let idr = try? types.offsetof("pid_namespace.idr"), let head = try? types.offsetof("idr.idr_rt"),
+      let xaHead = try? types.offsetof("xarray.xa_head"), let slots = try? types.offsetof("xa_node.slots"),
+      let nodeSize = try? types.sizeof("xa_node"), let pidSize = try? types.sizeof("pid"),
+      let root = try? kernel.kernelSpace.u64(at: ns.address &+ UInt64(idr + head + xaHead))
+    else { return }
+    // xa_is_node: internal entries (low bits 10) above 4096 are nodes (include/linux/xarray.h).
+    func isNode(_ e: UInt64) -> Bool { e & 3 == 2 && e > 4096 }
+    var queue = [root]
+    var visited = 0
+    while let entry = queue.popLast(), visited < 65536 {
+      visited += 1
+      if isNode(entry) {
+        let node = entry &- 2
+        readSpan(node, UInt64(nodeSize))
+        for i in 0..<64 {
+          if let e = try? kernel.kernelSpace.u64(at: node &+ UInt64(slots + 8 * i)), e != 0 { queue.append(e) }
+        }
+      } else if entry & 3 == 0, entry > 4096 {
+        readSpan(entry, UInt64(pidSize))
+      }
+    }
+  }
+
+  /// The symbol's bytes (bounded), and the pages they sit on.
+  func functionText(named name: String) {
+    guard let symbol = try? kernel.symbols().first(name) else { return }
+    readSpan(kernel.runtimeAddress(symbol), symbol.size)
+  }
+
+  func functionText(at address: UInt64) {
+    readSpan(address, 1)
+    guard let symbols = try? kernel.symbols(),
+      let (symbol, _) = symbols.symbolize(linkAddress: address &- kernel.layout.kaslrOffset.value)
+    else { return }
+    // gdb reads a little before a function when it disassembles it, and past its end.
+    readSpan(kernel.runtimeAddress(symbol) &- 64, symbol.size &+ 64 &+ UInt64(kernel.memory.pageSize))
+  }
+
+  /// "memory section root table", "memory section": the SPARSEMEM_EXTREME root array and
+  /// each root's page of struct mem_section (crash's sparse_mem_init).
+  func memorySections() {
+    guard let info = kernel.vmcoreinfo, let roots = info.length("mem_section", upTo: 1 << 20),
+      let symbol = try? kernel.symbols().first("mem_section"),
+      let array = try? kernel.kernelSpace.u64(at: kernel.runtimeAddress(symbol)), array != 0
+    else { return }
+    let page = UInt64(kernel.memory.pageSize)
+    for i in 0..<UInt64(roots) {
+      guard let root = try? kernel.kernelSpace.u64(at: array &+ 8 &* i), root != 0 else { continue }
+      readSpan(root, page)
+    }
+  }
+
+  /// "zone spanned_pages", "zone[_struct] free_pages": every node's pglist_data.
+  func nodes() {
+    guard let info = kernel.vmcoreinfo, let count = info.length("node_data", upTo: 1 << 12),
+      let size = info.size("pglist_data", upTo: 1 << 20), let base = info.symbol("node_data")
+    else { return }
+    for i in 0..<UInt64(count) {
+      guard let node = try? kernel.kernelSpace.u64(at: base &+ 8 &* i), node != 0 else { continue }
+      readSpan(node, UInt64(size))
+    }
+  }
+
+  /// "kmem_cache objsize/object_size": every struct kmem_cache on slab_caches.
+  func slabCaches() {
+    guard let types = try? kernel.types(), let link = try? types.offsetof("kmem_cache.list"),
+      let size = try? types.sizeof("kmem_cache"), let head = try? kernel.lookup("slab_caches")
+    else { return }
+    var next = (try? kernel.kernelSpace.u64(at: head.address)) ?? head.address
+    var seen: Set<UInt64> = []
+    // A list of at most 65536 caches; a loop or a bad pointer ends the walk.
+    while next != head.address, seen.count < 65536, seen.insert(next).inserted {
+      readSpan(next &- UInt64(link), UInt64(size))
+      guard let n = try? kernel.kernelSpace.u64(at: next) else { return }
+      next = n
+    }
+  }
+
+  /// drgn finds a module's sections and build-id through sysfs attributes: sect_attrs
+  /// (each section's name and address) and notes_attrs (each note's bytes).
+  func moduleAttributes(_ module: UInt64, _ types: any TypeProvider) {
+    let space = kernel.kernelSpace
+    func pointer(_ at: UInt64) -> UInt64? { (try? space.u64(at: at)).flatMap { $0 == 0 ? nil : $0 } }
+    if let field = try? types.offsetof("module.sect_attrs"), let attrs = pointer(module &+ UInt64(field)),
+      let header = try? types.sizeof("module_sect_attrs"), let countAt = try? types.offsetof("module_sect_attrs.nsections"),
+      let arrayAt = try? types.offsetof("module_sect_attrs.attrs"), let element = try? types.sizeof("module_sect_attr"),
+      let nameAt = try? types.offsetof("module_sect_attr.battr.attr.name")
+    {
+      let n = UInt64(min((try? space.integer(UInt32.self, at: attrs &+ UInt64(countAt))) ?? 0, 4096))
+      readSpan(attrs, UInt64(header) &+ n &* UInt64(element))
+      for i in 0..<n {
+        if let name = pointer(attrs &+ UInt64(arrayAt) &+ i &* UInt64(element) &+ UInt64(nameAt)) { readSpan(name, 64) }
+      }
+    }
+    if let field = try? types.offsetof("module.notes_attrs"), let notes = pointer(module &+ UInt64(field)),
+      let header = try? types.sizeof("module_notes_attrs"), let countAt = try? types.offsetof("module_notes_attrs.notes"),
+      let arrayAt = try? types.offsetof("module_notes_attrs.attrs"), let element = try? types.sizeof("bin_attribute"),
+      let dataAt = try? types.offsetof("bin_attribute.private"), let sizeAt = try? types.offsetof("bin_attribute.size")
+    {
+      let n = UInt64(min((try? space.integer(UInt32.self, at: notes &+ UInt64(countAt))) ?? 0, 4096))
+      readSpan(notes, UInt64(header) &+ n &* UInt64(element))
+      for i in 0..<n {
+        let attr = notes &+ UInt64(arrayAt) &+ i &* UInt64(element)
+        if let data = pointer(attr &+ UInt64(dataAt)), let size = try? space.u64(at: attr &+ UInt64(sizeAt)) {
+          readSpan(data, min(size, 1 << 16))
+        }
+      }
+    }
+  }
+
+  /// A module's memory regions: mem[] {base, size} since v6.4, core_layout before. crash
+  /// reads a module's whole core to find its symbols ("module (kallsyms)").
+  func moduleMemory(_ module: UInt64, _ types: any TypeProvider) -> [(UInt64, UInt64)] {
+    let space = kernel.kernelSpace
+    func region(_ baseAt: UInt64, _ sizeAt: UInt64) -> (UInt64, UInt64)? {
+      guard let base = try? space.u64(at: baseAt), let size = try? space.integer(UInt32.self, at: sizeAt), base != 0
+      else { return nil }
+      return (base, min(UInt64(size), 64 << 20))
+    }
+    if let mem = try? types.offsetof("module.mem"), let count = try? types.arrayLength(ofMember: "module.mem"),
+      let element = try? types.sizeof("module_memory"), let b = try? types.offsetof("module_memory.base"),
+      let sz = try? types.offsetof("module_memory.size")
+    {
+      return (0..<min(count, 16)).compactMap { i in
+        let at = module &+ UInt64(mem + i * element)
+        return region(at &+ UInt64(b), at &+ UInt64(sz))
+      }
+    }
+    guard let core = try? types.offsetof("module.core_layout"), let b = try? types.offsetof("module_layout.base"),
+      let sz = try? types.offsetof("module_layout.size")
+    else { return [] }
+    return region(module &+ UInt64(core + b), module &+ UInt64(core + sz)).map { [$0] } ?? []
+  }
+
+  /// Reads [address, address + size) page by page (at most 1 MiB), ignoring pages the
+  /// original lacks.
+  func readSpan(_ address: UInt64, _ size: UInt64) {
+    let page = UInt64(kernel.memory.pageSize)
+    let end = address.saturatingAdd(max(1, min(size, 1 << 20)))
+    var a = address / page * page
+    while a < end {
+      _ = try? kernel.kernelSpace.bytes(at: a, count: Int(page))
+      a = a.saturatingAdd(page)
+    }
+  }
+}
