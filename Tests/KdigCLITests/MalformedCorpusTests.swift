@@ -7,7 +7,8 @@
 // mutant; when it fails at open (the header is rejected, and opening is the same code for
 // every command) `info` runs on every third such mutant; otherwise `info` and one of ptdump
 // / idt --verify-ro / cea --verify / bt -a / log in turn; page-table mutants run all seven.
-// KDIG_CORPUS_ALL=1 runs all seven on every mutant (about 5 times longer).
+// KDIG_CORPUS_ALL=1 runs all seven on every mutant (about 5 times longer). `extract` runs on
+// every 20th mutant of each family (extractEndsOnMutants).
 
 import Foundation
 import KdigTestSupport
@@ -80,6 +81,28 @@ import Testing
     let elapsed = Date().timeIntervalSince(started)
     print("corpus \(family): \(mutants.count) mutants, \(tally.runs) runs in \(Int(elapsed)) s; \(tally.summary)")
     #expect(tally.failures.isEmpty, "\(family): \(tally.failures.count) bad runs:\n\(tally.failures.prefix(40).joined(separator: "\n"))")
+  }
+
+  /// `extract` reads what every analysis reads, so it meets every kind of damage; it runs
+  /// all of them, so it is slower (seconds, not milliseconds): every 20th mutant, a longer bound.
+  @Test(.timeLimit(.minutes(5)), arguments: Family.allCases)
+  func extractEndsOnMutants(family: Family) throws {
+    let sample = try Samples.named(family.sample).require()
+    let mutants = try family.mutants(try DumpBytes(path: sample.file), try MalformedDumps.facts(sample))
+    let copy = try PatchableCopy(copying: sample.file, name: "corpus-extract-\(family)")
+    let dir = try TemporaryDirectory("corpus-extract")
+    var tally = Tally()
+    for (i, m) in mutants.enumerated() where i % 20 == 0 {
+      try copy.with(m.patches) {
+        let command = ["extract", "-o", "\(dir.path)/out.kdump"]
+        let r = try BoundedProcess.run(
+          KdigProcess.binary, command + ["--dump", copy.path, "--vmlinux", sample.vmlinux], timeout: 60)
+        tally.add(m, command, r)
+      }
+    }
+    print("corpus extract \(family): \(tally.runs) runs; \(tally.summary)")
+    #expect(tally.runs >= 1)
+    #expect(tally.failures.isEmpty, "\(family): \(tally.failures.prefix(20).joined(separator: "\n"))")
   }
 
   func run(_ command: [String], _ copy: PatchableCopy, _ sample: Sample) throws -> BoundedRun {

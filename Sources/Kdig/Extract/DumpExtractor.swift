@@ -59,8 +59,10 @@ public enum DumpExtractor {
     let kernel = (withVmlinux ?? dumpOnly).kernel
     let original = recorder.original
     let pageSize = UInt64(original.pageSize)
-    let maxPFN = original.summary.maxPFN ?? (original.ranges.last.map { ($0.end + pageSize - 1) / pageSize } ?? 0)
-    let ram = original.ranges.map { ($0.start / pageSize)..<(($0.end + pageSize - 1) / pageSize) }
+    let ram = original.ranges.map { ($0.start / pageSize)..<($0.end / pageSize &+ ($0.end % pageSize == 0 ? 0 : 1)) }
+    // The extract's max_mapnr ends with the last RAM (or kept) page: a header's larger
+    // max_mapnr adds only empty bitmap bytes (and a hostile one, gigabytes of them).
+    let maxPFN = max(ram.map(\.upperBound).max() ?? 0, (recorder.pages.keys.max() ?? 0) &+ 1)
     let source = dumpPath.split(separator: "/").last.map(String.init) ?? dumpPath
     let origin = "from \(original.summary.format.rawValue) \(source); kept for: \(options.parts.map(\.rawValue).joined(separator: ","))"
     let notes = notesToKeep(original.notes)

@@ -70,8 +70,10 @@ public struct KdumpWriter {
     to path: String, pfns: [UInt64], page: (UInt64) throws -> [UInt8]
   ) throws -> Written {
     let bs = Self.blockSize
-    guard maxPFN <= 1 << 40, pfns.allSatisfy({ $0 < maxPFN }) else {
-      throw BinaryError(file: path, offset: 0, expected: "pages below max_mapnr 0x\(hex(maxPFN)) (at most 2^40)")
+    guard maxPFN <= Self.maxFrames, pfns.allSatisfy({ $0 < maxPFN }) else {
+      throw BinaryError(
+        file: path, offset: 0,
+        expected: "pages below max_mapnr 0x\(hex(maxPFN)), at most 2^32 page frames (16 TiB of RAM)")
     }
     let blob = Self.noteBlob(notes)
     let subBlocks = (Self.subHeaderSize + blob.bytes.count + bs - 1) / bs
@@ -85,8 +87,9 @@ public struct KdumpWriter {
     try out.write(headerBlock(subBlocks: subBlocks, bitmapBlocks: 2 * bitmapBytes / bs), at: 0)
     try out.write(subHeader(blob: blob, blobOffset: bs + Self.subHeaderSize), at: UInt64(bs))
     try out.write(blob.bytes, at: UInt64(bs + Self.subHeaderSize))
-    try out.write(ramBitmap(bytes: bitmapBytes, also: pfns), at: UInt64(bitmapOffset))
-    try out.write(Self.bitmap(bytes: bitmapBytes, frames: pfns.map { $0..<($0 + 1) }), at: UInt64(bitmapOffset + bitmapBytes))
+    let stored = Self.runs(pfns)
+    try writeBitmap(out, at: UInt64(bitmapOffset), bytes: bitmapBytes, frames: ramFrames + stored)
+    try writeBitmap(out, at: UInt64(bitmapOffset + bitmapBytes), bytes: bitmapBytes, frames: stored)
 
     // Page data: the shared zero page first (makedumpfile's pd_zero), then each page.
     var written = Written(fileSize: 0, pages: pfns.count, zeroPages: 0, compressedPages: 0)
@@ -182,28 +185,52 @@ public struct KdumpWriter {
     return s
   }
 
-  /// Bitmap 1: the RAM frames, and every stored frame (bitmap 2 must be a subset).
-  func ramBitmap(bytes: Int, also stored: [UInt64]) -> [UInt8] {
-    var b = Self.bitmap(bytes: bytes, frames: ramFrames.map { $0.clamped(to: 0..<maxPFN) })
-    for pfn in stored { b[Int(pfn / 8)] |= 1 << UInt8(pfn % 8) }
-    return b
-  }
+  /// Larger machines are refused: their bitmaps alone would be gigabytes.
+  static let maxFrames: UInt64 = 1 << 32
+  /// Bitmaps are written a chunk at a time, so memory does not grow with the machine.
+  static let bitmapChunk = 1 << 20
 
-  static func bitmap(bytes: Int, frames: [Range<UInt64>]) -> [UInt8] {
-    var b = [UInt8](repeating: 0, count: bytes)
-    for range in frames {
-      var pfn = range.lowerBound
-      while pfn < range.upperBound, Int(pfn / 8) < bytes {
-        if pfn % 8 == 0, range.upperBound - pfn >= 8 {
-          b[Int(pfn / 8)] = 0xff
-          pfn += 8
-        } else {
-          b[Int(pfn / 8)] |= 1 << UInt8(pfn % 8)
-          pfn += 1
-        }
+  /// Ascending pfns as runs of consecutive frames.
+  static func runs(_ pfns: [UInt64]) -> [Range<UInt64>] {
+    var out: [Range<UInt64>] = []
+    for pfn in pfns {
+      if let last = out.last, last.upperBound == pfn {
+        out[out.count - 1] = last.lowerBound..<(pfn + 1)
+      } else {
+        out.append(pfn..<(pfn + 1))
       }
     }
-    return b
+    return out
+  }
+
+  /// One bitmap of `bytes` bytes at `offset` with the bits of `frames` set (below maxPFN);
+  /// all-zero chunks are left as holes of the file, which read as zeros.
+  func writeBitmap(_ out: OutputFile, at offset: UInt64, bytes: Int, frames: [Range<UInt64>]) throws {
+    let clamped = frames.map { $0.clamped(to: 0..<maxPFN) }.filter { !$0.isEmpty }
+    var start = 0
+    while start < bytes {
+      let count = min(Self.bitmapChunk, bytes - start)
+      let window = UInt64(start) * 8..<UInt64(start + count) * 8
+      var chunk = [UInt8](repeating: 0, count: count)
+      var any = false
+      for range in clamped where range.overlaps(window) {
+        let r = range.clamped(to: window)
+        var pfn = r.lowerBound
+        while pfn < r.upperBound {
+          let i = Int(pfn - window.lowerBound) / 8
+          if pfn % 8 == 0, r.upperBound - pfn >= 8 {
+            chunk[i] = 0xff
+            pfn += 8
+          } else {
+            chunk[i] |= 1 << UInt8(pfn % 8)
+            pfn += 1
+          }
+        }
+        any = true
+      }
+      if any { try out.write(chunk, at: offset + UInt64(start)) }
+      start += count
+    }
   }
 }
 
