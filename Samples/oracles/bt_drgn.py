@@ -297,7 +297,16 @@ def main():
                 rest.append(t)
         except Exception as e2:
             errors["task_lists"] = part_error(e2)
-    for t in sorted(rest, key=lambda t: (t.pid.value_(), t.value_())):
+    def order(t):
+        # A task_struct in a page makedumpfile -d 31 left out has no readable pid: sort it
+        # last by address; its entry records the fault (the 6.12 -d31 dumps drop different
+        # slab pages on every boot).
+        try:
+            return (0, t.pid.value_(), t.value_())
+        except Exception:
+            return (1, 0, t.value_())
+
+    for t in sorted(rest, key=order):
         if t.value_() not in seen:
             seen.add(t.value_())
             tasks.append((t, False))

@@ -48,7 +48,15 @@ import Testing
           let name = (f["symbol"] as? [String: Any])?["name"] as? String ?? hex0x(pc)
           return (name, pc)
         }
-      let mine = try kernel.backtraces(.task(address)).first?.frames.map { ($0.function, $0.ip.value) } ?? []
+      // A task_struct in a page the dump left out (6.12 -d31 dumps drop different slab pages
+      // on every boot): drgn records the fault; kdig must fail too, saying the page is missing.
+      guard let traced = try? kernel.backtraces(.task(address)) else {
+        if theirs.isEmpty, t["error"] is String { equal += 1 } else {
+          differences.append("pid \(t["pid"] ?? "?"): kdig cannot unwind, drgn has \(theirs.count) frames")
+        }
+        continue
+      }
+      let mine = traced.first?.frames.map { ($0.function, $0.ip.value) } ?? []
       if mine.map(\.1) == theirs.map(\.1)
         && zip(mine, theirs).allSatisfy({ Self.sameName($0.0, $1.0, pc: $0.1, kernel) })
       {
