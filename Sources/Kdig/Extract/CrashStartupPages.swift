@@ -63,37 +63,22 @@ extension ExtractWorkload {
   /// "cannot access module kallsyms": each module's struct module and its mod_kallsyms
   /// symbol, string and type tables (also what module symbols without a vmlinux need).
   func moduleSymbols() {
-    guard let types = try? kernel.types(), let head = try? kernel.lookup("modules").address,
-      let link = try? types.offsetof("module.list"), let moduleSize = try? types.sizeof("module"),
-      let kallsyms = try? types.offsetof("module.kallsyms"), let symtab = try? types.offsetof("mod_kallsyms.symtab"),
-      let count = try? types.offsetof("mod_kallsyms.num_symtab"), let strtab = try? types.offsetof("mod_kallsyms.strtab"),
-      let tableSize = try? types.sizeof("mod_kallsyms")
+    guard let types = try? kernel.types(), let modules = try? kernel.loadedModules(),
+      let moduleSize = try? types.sizeof("module")
     else { return }
-    let typetab = try? types.offsetof("mod_kallsyms.typetab")
-    let space = kernel.kernelSpace
-    var node = (try? space.u64(at: head)) ?? head
-    var seen: Set<UInt64> = []
-    while node != head, seen.count < 65536, seen.insert(node).inserted {
-      let module = node &- UInt64(link)
-      readSpan(module, UInt64(moduleSize))
-      for (base, size) in moduleMemory(module, types) { readSpan(base, size) }
-      moduleAttributes(module, types)
-      if let table = try? space.u64(at: module &+ UInt64(kallsyms)), table != 0 {
-        readSpan(table, UInt64(tableSize))
-        let symbols = (try? space.u64(at: table &+ UInt64(symtab))) ?? 0
-        let n = UInt64(min((try? space.integer(UInt32.self, at: table &+ UInt64(count))) ?? 0, 1 << 20))
-        readSpan(symbols, n &* 24)  // Elf64_Sym
-        var longest: UInt64 = 0
-        for i in 0..<n {
-          if let name = try? space.integer(UInt32.self, at: symbols &+ 24 &* i) { longest = max(longest, UInt64(name)) }
-        }
-        if let strings = try? space.u64(at: table &+ UInt64(strtab)) { readSpan(strings, longest &+ 256) }
-        if let typetab, let types = try? space.u64(at: table &+ UInt64(typetab)) { readSpan(types, n) }
+    for module in modules {
+      readSpan(module.address, UInt64(moduleSize))
+      // The whole module: crash reads its core to find the symbol tables ("module
+      // (kallsyms)"), which the module loader put there (mod_kallsyms, symtab, strtab).
+      for region in module.regions {
+        readSpan(region.lowerBound, region.upperBound - region.lowerBound, limit: 64 << 20)
       }
-      guard let next = try? space.u64(at: node) else { return }
-      node = next
+      moduleAttributes(module.address, types)
+      // And what kdig's own module symbols read (ModuleSymbols.swift).
+      _ = kernel.moduleSymbol(at: module.text.lowerBound)
     }
   }
+
 
   /// Kernel text addresses among the words of a task's stacks: the functions they are in.
   func staleTextAddresses(task: UInt64, cpu: Int?) {
@@ -245,35 +230,11 @@ extension ExtractWorkload {
     }
   }
 
-  /// A module's memory regions: mem[] {base, size} since v6.4, core_layout before. crash
-  /// reads a module's whole core to find its symbols ("module (kallsyms)").
-  func moduleMemory(_ module: UInt64, _ types: any TypeProvider) -> [(UInt64, UInt64)] {
-    let space = kernel.kernelSpace
-    func region(_ baseAt: UInt64, _ sizeAt: UInt64) -> (UInt64, UInt64)? {
-      guard let base = try? space.u64(at: baseAt), let size = try? space.integer(UInt32.self, at: sizeAt), base != 0
-      else { return nil }
-      return (base, min(UInt64(size), 64 << 20))
-    }
-    if let mem = try? types.offsetof("module.mem"), let count = try? types.arrayLength(ofMember: "module.mem"),
-      let element = try? types.sizeof("module_memory"), let b = try? types.offsetof("module_memory.base"),
-      let sz = try? types.offsetof("module_memory.size")
-    {
-      return (0..<min(count, 16)).compactMap { i in
-        let at = module &+ UInt64(mem + i * element)
-        return region(at &+ UInt64(b), at &+ UInt64(sz))
-      }
-    }
-    guard let core = try? types.offsetof("module.core_layout"), let b = try? types.offsetof("module_layout.base"),
-      let sz = try? types.offsetof("module_layout.size")
-    else { return [] }
-    return region(module &+ UInt64(core + b), module &+ UInt64(core + sz)).map { [$0] } ?? []
-  }
-
-  /// Reads [address, address + size) page by page (at most 1 MiB), ignoring pages the
+  /// Reads [address, address + size) page by page (at most `limit` bytes), ignoring pages the
   /// original lacks.
-  func readSpan(_ address: UInt64, _ size: UInt64) {
+  func readSpan(_ address: UInt64, _ size: UInt64, limit: UInt64 = 1 << 20) {
     let page = UInt64(kernel.memory.pageSize)
-    let end = address.saturatingAdd(max(1, min(size, 1 << 20)))
+    let end = address.saturatingAdd(max(1, min(size, limit)))
     var a = address / page * page
     while a < end {
       _ = try? kernel.kernelSpace.bytes(at: a, count: Int(page))
