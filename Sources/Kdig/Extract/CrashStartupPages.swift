@@ -28,20 +28,25 @@ extension ExtractWorkload {
     // Every function of every task's backtrace: crash reads the code around each return
     // address (gdb_readmem_callback) to check the call before it.
     var tasks: Set<UInt64> = []
-    for target in [BacktraceTarget.allTasks, .allCPUs] {
-      guard let traces = try? kernel.backtraces(target) else { continue }
-      for trace in traces {
-        tasks.insert(trace.task.value)
-        for frame in trace.frames {
-          functionText(at: frame.ip.value)
-          if let rip = frame.exception?.fields.first(where: { $0.name == "ip" })?.value.value { functionText(at: rip) }
-        }
-        // crash's `bt` also checks every text address left on the stack ("?" frames).
-        staleTextAddresses(task: trace.task.value, cpu: trace.cpu)
+    func text(of trace: Backtrace) {
+      tasks.insert(trace.task.value)
+      for frame in trace.frames {
+        functionText(at: frame.ip.value)
+        if let rip = frame.exception?.fields.first(where: { $0.name == "ip" })?.value.value { functionText(at: rip) }
       }
+      // crash's `bt` also checks every text address left on the stack ("?" frames).
+      staleTextAddresses(task: trace.task.value, cpu: trace.cpu)
+    }
+    for target in [BacktraceTarget.allTasks, .allCPUs] {
+      for trace in (try? kernel.backtraces(target)) ?? [] { text(of: trace) }
+    }
+    // Tasks on no list kdig walks (the idle tasks, a task only the pid table names): crash
+    // unwinds them too.
+    for task in pidNamespace().union(runQueueTasks()).subtracting(tasks).sorted() {
+      for trace in (try? kernel.backtraces(.task(task))) ?? [] { text(of: trace) }
+      tasks.insert(task)
     }
     wholeTasks(tasks)
-    pidNamespace()
     memorySections()
     nodes()
     slabCaches()
@@ -102,29 +107,57 @@ extension ExtractWorkload {
     return kernel.runtimeAddress(s)..<kernel.runtimeAddress(e)
   }
 
-  /// "fill_task_struct", "fill_mm_struct": crash reads each task's whole task_struct, and
-  /// its mm_struct, for its task table (and the idle tasks, which are on no list).
+  /// "fill_task_struct", "fill_mm_struct", "stack contents": crash reads each task's whole
+  /// task_struct, its mm_struct and its stack (the idle tasks too, which are on no list).
   func wholeTasks(_ found: Set<UInt64>) {
     guard let types = try? kernel.types(), let taskSize = try? types.sizeof("task_struct"),
       let mmOffset = try? types.offsetof("task_struct.mm"), let mmSize = try? types.sizeof("mm_struct")
     else { return }
     var tasks = found
     for t in (try? TaskList(kernel: kernel).all()) ?? [] { tasks.insert(t.task.value) }
+    let stackAt = try? types.offsetof("task_struct.stack")
+    let threadSize = UInt64((try? kernel.stackMap().threadSize) ?? 16384)
     for task in tasks.sorted() {
       readSpan(task, UInt64(taskSize))
+      // Its whole stack: crash's `bt` reads it at once ("stack contents").
+      if let stackAt, let stack = try? kernel.kernelSpace.u64(at: task &+ UInt64(stackAt)), stack != 0 {
+        readSpan(stack, threadSize)
+      }
       if let mm = try? kernel.kernelSpace.u64(at: task &+ UInt64(mmOffset)), mm != 0 { readSpan(mm, UInt64(mmSize)) }
     }
   }
 
+  /// Every CPU's idle and current task (rq->idle, rq->curr): crash lists the idle tasks,
+  /// which are on no task list, and reads them whole.
+  func runQueueTasks() -> Set<UInt64> {
+    guard let types = try? kernel.types(), let cpus = try? kernel.perCPUSet(),
+      let idle = try? types.offsetof("rq.idle"), let curr = try? types.offsetof("rq.curr")
+    else { return [] }
+    var tasks: Set<UInt64> = []
+    for cpu in cpus.possible {
+      guard let rq = try? kernel.perCPUAddress("runqueues", cpu: cpu, in: cpus) else { continue }
+      readSpan(rq, UInt64((try? types.sizeof("rq")) ?? 4096))
+      for field in [idle, curr] {
+        if let t = try? kernel.kernelSpace.u64(at: rq &+ UInt64(field)), t != 0 { tasks.insert(t) }
+      }
+    }
+    return tasks
+  }
+
   /// "xa_node shift", "xa_node.slots[off]": crash finds tasks through init_pid_ns.idr, an
-  /// xarray of struct pid; every node and every pid is read (at most 65536 nodes).
-  func pidNamespace() {
+  /// xarray of struct pid; every node and every pid is read (at most 65536 nodes), and the
+  /// task each pid names (pid->tasks[PIDTYPE_PID], a task's pid_links[PIDTYPE_PID]): crash
+  /// counts tasks this way, including ones on no task list kdig walks.
+  func pidNamespace() -> Set<UInt64> {
     guard let types = try? kernel.types(), let ns = try? kernel.lookup("init_pid_ns"),
       let idr = try? types.offsetof("pid_namespace.idr"), let head = try? types.offsetof("idr.idr_rt"),
       let xaHead = try? types.offsetof("xarray.xa_head"), let slots = try? types.offsetof("xa_node.slots"),
       let nodeSize = try? types.sizeof("xa_node"), let pidSize = try? types.sizeof("pid"),
       let root = try? kernel.kernelSpace.u64(at: ns.address &+ UInt64(idr + head + xaHead))
-    else { return }
+    else { return [] }
+    let pidTasks = try? types.offsetof("pid.tasks")
+    let pidLinks = try? types.offsetof("task_struct.pid_links")
+    var tasks: Set<UInt64> = []
     // xa_is_node: internal entries (low bits 10) above 4096 are nodes (include/linux/xarray.h).
     func isNode(_ e: UInt64) -> Bool { e & 3 == 2 && e > 4096 }
     var queue = [root]
@@ -139,8 +172,12 @@ extension ExtractWorkload {
         }
       } else if entry & 3 == 0, entry > 4096 {
         readSpan(entry, UInt64(pidSize))
+        if let pidTasks, let pidLinks, let first = try? kernel.kernelSpace.u64(at: entry &+ UInt64(pidTasks)), first != 0 {
+          tasks.insert(first &- UInt64(pidLinks))
+        }
       }
     }
+    return tasks
   }
 
   /// The symbol's bytes (bounded), and the pages they sit on.

@@ -109,6 +109,10 @@ struct ORCUnwinder {
       // No ORC data here (objtool could not describe the code, e.g. STACK_FRAME_NON_STANDARD):
       // the kernel stops; kdig looks for the caller's return address on the stack instead.
       if let found = scan(s) { return (found, nil, nil, false) }
+      // A filtered dump may have left the stack page out: say so, not "nothing found".
+      do { _ = try read(s.sp) } catch {
+        return (nil, .error("no ORC data for \(kernel.symbolName(s.ip) ?? hex0x(s.ip)), and the stack at \(hex0x(s.sp)) is not in the dump: \(error)"), nil, false)
+      }
       return (nil, .error("no ORC data for \(kernel.symbolName(s.ip) ?? hex0x(s.ip)) and no return address above it"), nil, false)
     case .endOfStack: return (nil, .endOfStack, nil, true)
     default: break
