@@ -186,10 +186,10 @@ public final class KernelImage {
   public func symbolName(_ address: UInt64) -> String? {
     if address >= KernelRegions.modulesStart && address < KernelRegions.modulesEnd {
       guard let (s, off, module) = moduleSymbol(at: address) else { return nil }
-      return (off == 0 ? s.name : "\(s.name)+0x\(hex(off))") + " [\(module)]"
+      return symbolDisplay(s.name, offset: off, module: module)
     }
     guard let (s, off) = symbolize(address) else { return nil }
-    return off == 0 ? s.name : "\(s.name)+0x\(hex(off))"
+    return symbolDisplay(s.name, offset: off)
   }
 
   /// Reads a kernel variable's 64-bit value.

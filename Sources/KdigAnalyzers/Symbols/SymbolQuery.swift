@@ -43,13 +43,13 @@ public struct SymbolQuery {
     if let (s, off, module) = kernel.moduleSymbol(at: address) {
       return SymbolAnswer(
         address: Hex64(address), name: s.name, offset: off, type: String(s.letter), size: s.size,
-        display: (off == 0 ? s.name : "\(s.name)+0x\(hex(off))") + " [\(module)]", module: module)
+        display: symbolDisplay(s.name, offset: off, module: module), module: module)
     }
     guard let (s, off) = kernel.symbolize(address) else {
       throw KernelImageError(.unknownSymbol, "sym: 0x\(hex(address)): no symbol at or below this address")
     }
     return SymbolAnswer(
       address: Hex64(address), name: s.name, offset: off, type: String(s.letter), size: s.size,
-      display: off == 0 ? s.name : "\(s.name)+0x\(hex(off))")
+      display: symbolDisplay(s.name, offset: off))
   }
 }

@@ -45,7 +45,7 @@ extension PageTableDump {
     let region = regions.region(of: c.start).rawValue
     var symbol: String?
     if c.phys != nil, region == AddressRegion.kernelImage.rawValue, let (s, off) = kernel.symbolize(c.start) {
-      symbol = off == 0 ? s.name : "\(s.name)+0x\(hex(off))"
+      symbol = symbolDisplay(s.name, offset: off)
     }
     return PtdumpRange(
       start: Hex64(c.start), end: Hex64(c.end), level: c.level.name.lowercased(), present: present,

@@ -24,6 +24,11 @@ public struct ElfSymbol: Sendable, Hashable {
   public var index: Int
 }
 
+/// `name`, or `name+0xoff` inside it, and ` [module]` for a module's symbol, as crash prints it.
+public func symbolDisplay(_ name: String, offset: UInt64, module: String? = nil) -> String {
+  (offset == 0 ? name : "\(name)+0x\(hex(offset))") + (module.map { " [\($0)]" } ?? "")
+}
+
 /// Symbols of a vmlinux.
 public final class SymbolTable {
   static let entrySize = 24
