@@ -34,10 +34,10 @@ enum DumpSeeds {
   /// their bytes (the first three) or none (p_filesz 0: the rest reads as zero).
   static func elf(_ file: ByteSource) throws -> [UInt8]? {
     let h = try file.view(at: 0, count: 64, "ELF header")
-    let phoff = Int(try h.u64(32))
     let phentsize = Int(try h.u16(54))
     let phnum = Int(try h.u16(56))
-    guard phentsize >= 56, phnum < 0xffff, phoff < 1 << 20 else { return nil }
+    // Int(exactly:): an e_phoff above Int.max must not trap the seed cutter.
+    guard let phoff = Int(exactly: try h.u64(32)), phentsize >= 56, phnum < 0xffff, phoff < 1 << 20 else { return nil }
     var end = phoff + phentsize * phnum
     for i in 0..<phnum {
       let ph = try file.view(at: UInt64(phoff + i * phentsize), count: 56, "phdr")
