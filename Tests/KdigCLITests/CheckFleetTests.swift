@@ -9,7 +9,8 @@ import Testing
 
 @Suite struct CheckFleetTests {
   /// An ssh that logs the host it was asked for and runs the command locally, as sshd would
-  /// through the remote shell. Hosts named `down*` do not answer (ssh's exit 255).
+  /// through the remote shell, with the SHELL sshd sets. Hosts named `down*` do not answer
+  /// (ssh's exit 255).
   static let standIn = """
     #!/bin/bash
     log=$(dirname "$0")/hosts.log
@@ -17,6 +18,10 @@ import Testing
     [[ $1 == -- ]] && shift
     echo "$host" >> "$log"
     [[ $host == down* ]] && { echo "ssh: connect to host $host port 22: Connection refused" >&2; exit 255; }
+    # sshd gives the remote command the user's login shell as SHELL; parallel's remote wrapper
+    # runs `exec $SHELL -c …` and does nothing without it (CI's environment has no SHELL).
+    SHELL=$(getent passwd "$(id -u)" | cut -d: -f7)
+    export SHELL=${SHELL:-/bin/sh}
     exec bash -c "$*"
     """
 
