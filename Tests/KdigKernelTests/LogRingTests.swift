@@ -328,4 +328,21 @@ extension KernelLog {
     tzset()
     #expect(LogRenderer.wallClockText(boot, 4_999_999_999) == "Sat Nov 28 23:32:15 UTC 2026")
   }
+
+  /// crash's get_uptime: jiffies_64 counts from INITIAL_JIFFIES = (u32)(-300 * HZ), i.e. it
+  /// wraps 32 bits five minutes after boot; only the kernel's HZ agrees with the monotonic
+  /// seconds. (include/linux/jiffies.h; crash kernel.c get_uptime.)
+  @Test func jiffiesUptimeFindsTheKernelsHZ() throws {
+    let initial250: UInt64 = 0xFFFE_DB08  // (u32)(-75000)
+    let early = try #require(BootTimeReader.uptime(jiffies64: initial250 + 12 * 250 + 249, monotonicSeconds: 12))
+    #expect(early.seconds == 12 && early.hz == 250)
+    // Past the 32-bit wrap (uptime 400 s), and a monotonic clock one second ahead.
+    let late = try #require(BootTimeReader.uptime(jiffies64: initial250 + 400 * 250, monotonicSeconds: 401))
+    #expect(late.seconds == 400 && late.hz == 250)
+    let initial1000: UInt64 = 0xFFFB_6C20  // (u32)(-300000)
+    let thousand = try #require(BootTimeReader.uptime(jiffies64: initial1000 + 7_500, monotonicSeconds: 7))
+    #expect(thousand.seconds == 7 && thousand.hz == 1000)
+    // No HZ makes the count agree: nil (the caller falls back to the monotonic seconds).
+    #expect(BootTimeReader.uptime(jiffies64: 5, monotonicSeconds: 100) == nil)
+  }
 }

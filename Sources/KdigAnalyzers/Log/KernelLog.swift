@@ -156,17 +156,22 @@ public struct BootTime: Sendable, Encodable {
   /// The boot second since the epoch, as crash computes it (the wall clock's seconds minus
   /// the uptime's).
   public var epochSeconds: Int64
-  /// Where it was read, e.g. "tk_core.timekeeper.xtime_sec - ktime_sec".
+  /// Where it was read, e.g. "tk_core.timekeeper.xtime_sec - (jiffies_64 - INITIAL_JIFFIES) / HZ (HZ 250)".
   public var source: String
   /// The wall clock's and the uptime's seconds when the dump was taken.
   public var xtimeSec: Int64
   public var uptimeSec: Int64
+  /// The HZ the uptime was counted in (jiffies), nil when it is the timekeeper's ktime_sec.
+  public var hz: Int64?
   /// The timekeeper's offs_real: CLOCK_REALTIME - CLOCK_MONOTONIC in nanoseconds, the exact
   /// boot time (crash's second can be one later: both terms are truncated).
   public var offsRealNsec: Int64?
 
-  public init(epochSeconds: Int64, source: String, xtimeSec: Int64, uptimeSec: Int64, offsRealNsec: Int64?) {
+  public init(
+    epochSeconds: Int64, source: String, xtimeSec: Int64, uptimeSec: Int64, hz: Int64? = nil, offsRealNsec: Int64?
+  ) {
     self.epochSeconds = epochSeconds
+    self.hz = hz
     self.source = source
     self.xtimeSec = xtimeSec
     self.uptimeSec = uptimeSec

@@ -43,6 +43,9 @@ public protocol KernelRegionReader {
   /// `count` bytes at runtime `address`; `key` names the region in a cache
   /// (`btf`, `kallsyms_names`…), `what` in errors.
   func region(at address: UInt64, count: Int, key: String, _ what: String) throws -> ByteView
+  /// Where indexes computed from the regions are kept (DerivedIndexCache.swift); nil:
+  /// compute them each time.
+  var derivedIndexes: DerivedIndexCache? { get }
 }
 
 /// Straight from the dump.

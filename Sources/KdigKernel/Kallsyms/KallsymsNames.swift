@@ -95,15 +95,7 @@ struct KallsymsNames {
 
   /// Checks `count` entries of `names` and hashes their names (one pass, per token).
   init(names: ByteView, count: Int, tokens: KallsymsTokens) throws {
-    guard names.count <= Int(Int32.max) else {
-      throw KallsymsError(.corrupt, "kallsyms_names of \(names.count) bytes is larger than any kernel's")
-    }
-    // An entry is a length byte and at least one token: a count beyond half the bytes is
-    // damage, found before the per-symbol arrays below are allocated for it (60 MB at 4M).
-    guard count <= names.count / 2 else {
-      throw KallsymsError(
-        .corrupt, "kallsyms_num_syms \(count) needs at least \(count * 2) bytes of kallsyms_names, which has \(names.count)")
-    }
+    try Self.check(count: count, namesBytes: names.count)
     // Per token: its length, its hash and B^length, and the same without its first byte
     // (the first token of an entry starts with the type letter).
     var length = [Int](repeating: 0, count: 256)
@@ -170,6 +162,19 @@ struct KallsymsNames {
     self.letters = letters
     self.hashes = hashes
     consumed = pos
+  }
+
+  /// The size checks that need no decoding, made before anything else is read for `count`.
+  static func check(count: Int, namesBytes: Int) throws {
+    guard namesBytes <= Int(Int32.max) else {
+      throw KallsymsError(.corrupt, "kallsyms_names of \(namesBytes) bytes is larger than any kernel's")
+    }
+    // An entry is a length byte and at least one token: a count beyond half the bytes is
+    // damage, found before the per-symbol arrays are allocated for it (60 MB at 4M).
+    guard count <= namesBytes / 2 else {
+      throw KallsymsError(
+        .corrupt, "kallsyms_num_syms \(count) needs at least \(count * 2) bytes of kallsyms_names, which has \(namesBytes)")
+    }
   }
 
   static func truncated(_ i: Int, _ pos: Int, _ end: Int) -> KallsymsError {

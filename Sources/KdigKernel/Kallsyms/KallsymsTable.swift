@@ -15,11 +15,10 @@ public final class KallsymsTable: SymbolProvider {
   let names: KallsymsNames
   /// Link-time address of each symbol (kallsyms order).
   let values: [UInt64]
-  let sizes: [UInt64]
   public var count: Int { values.count }
   public var sizesAreExact: Bool { false }
   /// Open-addressing hash of the names (symbol index + 1; 0 is empty), built on first use.
-  private var nameSlots: [UInt32] = []
+  private(set) var nameSlots: [UInt32]
   /// Kernel-half symbols sorted by address (stable), built on first use.
   private var byAddress: [SymbolTable.AddressEntry]?
 
@@ -28,8 +27,12 @@ public final class KallsymsTable: SymbolProvider {
   /// kallsyms_names is bounded by the next table; more than this is not a kernel's.
   static let maxNamesBytes = 64 << 20
 
-  init(location: KallsymsLocation, names: KallsymsNames, runtime: [UInt64], encoding: KallsymsEncoding, kaslrOffset: UInt64) {
+  init(
+    location: KallsymsLocation, names: KallsymsNames, runtime: [UInt64], encoding: KallsymsEncoding,
+    kaslrOffset: UInt64, nameSlots: [UInt32] = []
+  ) {
     self.location = location
+    self.nameSlots = nameSlots
     self.names = names
     self.encoding = encoding
     source = "kallsyms in the dump (\(runtime.count) symbols, \(encoding.rawValue))"
@@ -38,7 +41,6 @@ public final class KallsymsTable: SymbolProvider {
     values = runtime.map { r in
       KernelConstants.isKernelImage(r &- kaslrOffset) ? r &- kaslrOffset : r
     }
-    sizes = Self.inferredSizes(values)
   }
 
   /// Reads and decodes the tables at `location` through `memory`; the two large ones
@@ -63,8 +65,8 @@ public final class KallsymsTable: SymbolProvider {
     if let next = location.nextTable(after: location.tokenTable), next - location.tokenTable <= 65536 {
       tableSize = Int(next - location.tokenTable)
     }
-    let table = try memory.view(at: location.tokenTable, count: tableSize, "kallsyms_token_table")
-    let tokens = try KallsymsTokens(table: table, index: index)
+    let tokenTable = try memory.view(at: location.tokenTable, count: tableSize, "kallsyms_token_table")
+    let tokens = try KallsymsTokens(table: tokenTable, index: index)
     guard let namesEnd = location.nextTable(after: location.names), namesEnd - location.names <= UInt64(maxNamesBytes)
     else {
       throw KallsymsError(
@@ -72,17 +74,38 @@ public final class KallsymsTable: SymbolProvider {
     }
     let namesView = try regions.region(
       at: location.names, count: Int(namesEnd - location.names), key: "kallsyms_names", "kallsyms_names")
+    try KallsymsNames.check(count: count, namesBytes: namesView.count)
+    let addressTable: ByteView
+    var base: UInt64?
+    switch location.addressing {
+    case .relative(let offsetsAddress, let baseAddress):
+      base = try memory.u64(at: baseAddress)
+      addressTable = try regions.region(
+        at: offsetsAddress, count: count * 4, key: "kallsyms_offsets", "kallsyms_offsets")
+    case .absolute(let addressesAddress):
+      addressTable = try regions.region(
+        at: addressesAddress, count: count * 8, key: "kallsyms_addresses", "kallsyms_addresses")
+    }
+    // Decoding is most of a short command's start without a vmlinux: the result is kept
+    // per build (KallsymsIndex.swift), under a fingerprint of exactly these tables.
+    let cache = regions.derivedIndexes
+    let fingerprint = cache.map { _ in
+      KallsymsIndex.fingerprint(names: namesView, tokens: tokens, count: count, addresses: addressTable, base: base)
+    }
+    if let cache, let fingerprint,
+      let index = KallsymsIndex.load(from: cache, fingerprint: fingerprint, names: namesView, tokens: tokens, count: count)
+    {
+      return KallsymsTable(
+        location: location, names: index.names, runtime: index.runtime, encoding: index.encoding,
+        kaslrOffset: kaslrOffset, nameSlots: index.slots)
+    }
     let names = try KallsymsNames(names: namesView, count: count, tokens: tokens)
     let runtime: [UInt64]
     let encoding: KallsymsEncoding
-    switch location.addressing {
-    case .relative(let offsetsAddress, let baseAddress):
-      let base = try memory.u64(at: baseAddress)
-      let offsets = try regions.region(at: offsetsAddress, count: count * 4, key: "kallsyms_offsets", "kallsyms_offsets")
-      (runtime, encoding) = try KallsymsAddresses.relative(offsets: offsets, base: base, count: count)
-    case .absolute(let addressesAddress):
-      let table = try regions.region(at: addressesAddress, count: count * 8, key: "kallsyms_addresses", "kallsyms_addresses")
-      runtime = try KallsymsAddresses.absolute(addresses: table, count: count)
+    if let base {
+      (runtime, encoding) = try KallsymsAddresses.relative(offsets: addressTable, base: base, count: count)
+    } else {
+      runtime = try KallsymsAddresses.absolute(addresses: addressTable, count: count)
       encoding = .absolute
     }
     // scripts/kallsyms.c sorts the symbols by address: a descent means the table (or kdig's
@@ -93,19 +116,33 @@ public final class KallsymsTable: SymbolProvider {
         "kallsyms address \(i) (0x\(hex(runtime[i]))) is below the one before it (0x\(hex(runtime[i - 1]))): "
           + "the table is damaged or uses an encoding kdig does not know")
     }
-    return KallsymsTable(location: location, names: names, runtime: runtime, encoding: encoding, kaslrOffset: kaslrOffset)
+    let table = KallsymsTable(location: location, names: names, runtime: runtime, encoding: encoding, kaslrOffset: kaslrOffset)
+    if let cache, let fingerprint {
+      table.buildNameIndex()
+      KallsymsIndex(names: names, runtime: runtime, encoding: encoding, slots: table.nameSlots)
+        .store(in: cache, fingerprint: fingerprint)
+    }
+    return table
+  }
+
+  static func isAscending(_ values: [UInt64]) -> Bool {
+    for i in 1..<max(1, values.count) where values[i] < values[i - 1] { return false }
+    return true
+  }
+
+  /// A name table for `count` symbols: a power-of-two size of at least twice the count.
+  /// (Entries are checked when probed: lookup skips one naming no symbol.)
+  static func isNameIndex(_ slots: [UInt32], count: Int) -> Bool {
+    slots.count >= 2 && slots.count & (slots.count - 1) == 0 && slots.count >= 2 * count
   }
 
   /// kallsyms' size: the distance to the next higher address; 0 for the last symbols.
-  static func inferredSizes(_ values: [UInt64]) -> [UInt64] {
-    var sizes = [UInt64](repeating: 0, count: values.count)
-    var next = 0
-    for i in values.indices {
-      if next <= i { next = i + 1 }
-      while next < values.count && values[next] <= values[i] { next += 1 }
-      if next < values.count { sizes[i] = values[next] - values[i] }
-    }
-    return sizes
+  /// Per symbol, when asked: a command looks at a handful of symbols, not all of them.
+  func inferredSize(_ i: Int) -> UInt64 {
+    var next = i + 1
+    // Aliases share an address; the scan is bounded by the table.
+    while next < values.count && values[next] <= values[i] { next += 1 }
+    return next < values.count ? values[next] - values[i] : 0
   }
 
   // MARK: - Symbols
@@ -133,14 +170,14 @@ public final class KallsymsTable: SymbolProvider {
   public func symbol(at i: Int) -> ElfSymbol {
     let letter = names.letters[i]
     return ElfSymbol(
-      name: names.name(i), value: values[i], size: sizes[i], type: Self.type(letter),
+      name: names.name(i), value: values[i], size: inferredSize(i), type: Self.type(letter),
       binding: Self.binding(letter), letter: Character(Unicode.Scalar(letter)), index: i)
   }
 
   // MARK: - By name
 
   /// Slots keyed by the names' hashes, computed when the names were checked.
-  private func buildNameIndex() {
+  func buildNameIndex() {
     var size = 2
     while size < count * 2 { size <<= 1 }
     var slots = [UInt32](repeating: 0, count: size)
@@ -165,9 +202,12 @@ public final class KallsymsTable: SymbolProvider {
     let mask = nameSlots.count - 1
     var s = Int(truncatingIfNeeded: wanted) & mask
     var found: [ElfSymbol] = []
-    while nameSlots[s] != 0 {
+    // At most one lap: a table loaded from the cache is checked for ids, not for a free slot.
+    var probes = 0
+    while nameSlots[s] != 0, probes < nameSlots.count {
+      probes += 1
       let i = Int(nameSlots[s]) - 1
-      if names.hashes[i] == wanted, names.nameBytes(i) == query { found.append(symbol(at: i)) }
+      if i < names.count, names.hashes[i] == wanted, names.nameBytes(i) == query { found.append(symbol(at: i)) }
       s = (s + 1) & mask
     }
     return found.sorted { ($0.binding == 0 ? 3 : $0.binding, $0.index) < ($1.binding == 0 ? 3 : $1.binding, $1.index) }

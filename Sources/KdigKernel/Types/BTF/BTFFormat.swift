@@ -67,7 +67,9 @@ struct BTFLayout {
   /// `recordOffsets[id - 1]` is the offset of type `id` in `types`.
   let recordOffsets: [UInt32]
 
-  init(_ blob: ByteView) throws(BinaryError) {
+  /// Parses the header and walks the records, or takes `knownOffsets` (computed before from
+  /// the same bytes, DumpBTF.swift) when they are in order and inside the type section.
+  init(_ blob: ByteView, knownOffsets: [UInt32]? = nil) throws(BinaryError) {
     let magic = try blob.u16(0, "BTF magic")
     guard magic == BTFLayout.magic else {
       let swapped = magic == BTFLayout.magic.byteSwapped
@@ -103,7 +105,21 @@ struct BTFLayout {
           expected: "a BTF string section starting and ending with NUL")
       }
     }
-    recordOffsets = try BTFLayout.walk(types)
+    if let knownOffsets, BTFLayout.plausible(knownOffsets, in: types) {
+      recordOffsets = knownOffsets
+    } else {
+      recordOffsets = try BTFLayout.walk(types)
+    }
+  }
+
+  /// Offsets that start at 0, ascend by at least a record header and stay in `types`: every
+  /// record read at them is still bounds-checked, so this is enough to use them.
+  static func plausible(_ offsets: [UInt32], in types: ByteView) -> Bool {
+    guard offsets.count <= maxTypes, offsets.first.map({ $0 == 0 }) ?? (types.count == 0) else { return false }
+    for i in offsets.indices {
+      guard Int(offsets[i]) <= types.count - 12, i == 0 || offsets[i] >= offsets[i - 1] + 12 else { return false }
+    }
+    return true
   }
 
   /// Walks the type section once, recording where each type starts.

@@ -7,7 +7,15 @@ import KdigBinary
 
 /// Open-addressing table: slot → type id (0 is empty), keyed by the hash of the type's name.
 struct BTFNameIndex {
-  private let slots: [UInt32]
+  let slots: [UInt32]
+
+  /// Slots computed before from the same bytes (DumpBTF.swift), when their shape fits
+  /// `typeCount` types. Their ids are not checked here: BTFTypes.lookupID skips an id past
+  /// the table, compares names and reads records bounds-checked.
+  init?(slots: [UInt32], typeCount: Int) {
+    guard slots.count >= 2, slots.count & (slots.count - 1) == 0, slots.count >= 2 * typeCount else { return nil }
+    self.slots = slots
+  }
 
   init(_ layout: BTFLayout) {
     let count = layout.recordOffsets.count
@@ -47,7 +55,8 @@ struct BTFNameIndex {
     let mask = slots.count - 1
     var at = Int(truncatingIfNeeded: h) & mask
     var found: [UInt32] = []
-    while slots[at] != 0 {
+    // At most one lap: loaded slots are checked for ids, not for a free slot.
+    while slots[at] != 0, found.count < slots.count {
       found.append(slots[at])
       at = (at + 1) & mask
     }

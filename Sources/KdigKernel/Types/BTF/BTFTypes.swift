@@ -23,6 +23,22 @@ public final class BTFTypes: TypeProvider, @unchecked Sendable {
     layout = try BTFLayout(bytes)
   }
 
+  /// With the record offsets and name index computed before from the same bytes (each
+  /// checked for shape, and recomputed when it does not fit).
+  init(bytes: ByteView, source: String, known: (offsets: [UInt32], names: [UInt32])) throws(BinaryError) {
+    self.source = source
+    layout = try BTFLayout(bytes, knownOffsets: known.offsets)
+    state.names = BTFNameIndex(slots: known.names, typeCount: layout.typeCount)
+  }
+
+  /// The record offsets and the name index (built now if no lookup built it yet), to keep.
+  var derivedIndex: (offsets: [UInt32], names: [UInt32]) {
+    lock.withLock { _ in
+      if state.names == nil { state.names = BTFNameIndex(layout) }
+      return (layout.recordOffsets, state.names?.slots ?? [])
+    }
+  }
+
   /// Number of types (the highest type id).
   public var typeCount: Int { layout.typeCount }
 
@@ -102,7 +118,7 @@ public final class BTFTypes: TypeProvider, @unchecked Sendable {
     if state.names == nil { state.names = BTFNameIndex(layout) }
     // In id order, as a scan of the whole table would meet them: the first best wins.
     let ids = Set(spellings.flatMap { state.names?.candidates($0) ?? [] }).sorted()
-    for id in ids {
+    for id in ids where Int(id) <= layout.typeCount {
       let r = try layout.record(id)
       guard let rank = BTFTypes.rank(r, for: query.namespace),
         best.map({ rank < $0.rank }) ?? true,

@@ -35,9 +35,24 @@ extension DumpBTFRange {
     return DumpBTFRange(start: from, size: Int(to - from))
   }
 
-  /// The BTF bytes, parsed.
+  /// The BTF bytes, parsed. The record walk and the name index are kept per build
+  /// (DerivedIndexCache.swift) under a fingerprint of the bytes.
   func read(from regions: any KernelRegionReader) throws -> BTFTypes {
     let bytes = try regions.region(at: start, count: size, key: "btf", "BTF (__start_BTF…__stop_BTF)")
-    return try BTFTypes(bytes: bytes, source: "BTF in the dump (__start_BTF 0x\(hex(start)), \(size) bytes)")
+    let source = "BTF in the dump (__start_BTF 0x\(hex(start)), \(size) bytes)"
+    guard let cache = regions.derivedIndexes else { return try BTFTypes(bytes: bytes, source: source) }
+    var f = ContentFingerprint()
+    f.add(bytes)
+    let fingerprint = f.value
+    if let s = cache.load(key: "btf", fingerprint: fingerprint, sections: 2), s[0].count % 4 == 0, s[1].count % 4 == 0,
+      let offsets = IndexSection.values(s[0], as: UInt32.self, count: s[0].count / 4),
+      let names = IndexSection.values(s[1], as: UInt32.self, count: s[1].count / 4)
+    {
+      return try BTFTypes(bytes: bytes, source: source, known: (offsets, names))
+    }
+    let types = try BTFTypes(bytes: bytes, source: source)
+    let index = types.derivedIndex
+    cache.store([IndexSection.bytes(index.offsets), IndexSection.bytes(index.names)], key: "btf", fingerprint: fingerprint)
+    return types
   }
 }
