@@ -50,7 +50,12 @@ public struct ContentFingerprint {
   /// The fingerprint of everything added.
   public var value: UInt64 {
     let (a, b, c, d) = lanes
-    var x = a.rotateLeft31 ^ (b &* 3) ^ (c &* 5) ^ (d &* 7) ^ length
+    return Self.mix(a.rotateLeft31 ^ (b &* 3) ^ (c &* 5) ^ (d &* 7) ^ length)
+  }
+
+  /// murmur3's fmix64: every input bit reaches every output bit.
+  public static func mix(_ h: UInt64) -> UInt64 {
+    var x = h
     x ^= x >> 33
     x = x &* 0xff51_afd7_ed55_8ccd
     x ^= x >> 33

@@ -78,12 +78,8 @@ extension KallsymsNames {
       let length = Int(entryLength[i])
       guard start >= 0, length > 0, start <= names.count - length else { return nil }
     }
-    self.names = names
-    self.tokens = tokens
-    self.entryStart = entryStart
-    self.entryLength = entryLength
-    self.letters = letters
-    self.hashes = hashes
-    self.consumed = consumed
+    self.init(
+      storing: names, tokens, entryStart: entryStart, entryLength: entryLength, letters: letters, hashes: hashes,
+      consumed: consumed)
   }
 }

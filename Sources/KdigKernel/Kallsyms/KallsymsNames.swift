@@ -62,16 +62,8 @@ enum KallsymsNameHash {
     return (h, p)
   }
 
-  /// murmur3's fmix64: spreads every bit of the polynomial into the low ones.
-  static func finalized(_ h: UInt64) -> UInt64 {
-    var x = h
-    x ^= x >> 33
-    x = x &* 0xff51_afd7_ed55_8ccd
-    x ^= x >> 33
-    x = x &* 0xc4ce_b9fe_1a85_ec53
-    x ^= x >> 33
-    return x
-  }
+  /// Spreads every bit of the polynomial into the low ones (murmur3's fmix64).
+  static func finalized(_ h: UInt64) -> UInt64 { ContentFingerprint.mix(h) }
 }
 
 /// Every symbol's entry in kallsyms_names, type letter and name hash.
@@ -155,13 +147,23 @@ struct KallsymsNames {
         pos += tokenCount
       }
     }
+    self.init(
+      storing: names, tokens, entryStart: entryStart, entryLength: entryLength, letters: letters, hashes: hashes,
+      consumed: pos)
+  }
+
+  /// Keeps entries already known to fit `names` (decoded above, or checked by the caller).
+  init(
+    storing names: ByteView, _ tokens: KallsymsTokens, entryStart: [Int32], entryLength: [UInt16], letters: [UInt8],
+    hashes: [UInt64], consumed: Int
+  ) {
     self.names = names
     self.tokens = tokens
     self.entryStart = entryStart
     self.entryLength = entryLength
     self.letters = letters
     self.hashes = hashes
-    consumed = pos
+    self.consumed = consumed
   }
 
   /// The size checks that need no decoding, made before anything else is read for `count`.
