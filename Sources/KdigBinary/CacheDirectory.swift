@@ -27,4 +27,17 @@ public enum CacheDirectory {
       mkdir(prefix, 0o755)
     }
   }
+
+  /// Call after writing the cache file `path`: keeps the derived caches of its cache root
+  /// under their limit (CachePruner.swift).
+  public static func stored(_ path: String) {
+    let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+    guard let at = parts.lastIndex(where: { CachePruner.derivedDirectories.contains(String($0)) }), at > 0 else { return }
+    CachePruner.pruneOnce(root: parts[..<at].joined(separator: "/"))
+  }
+
+  /// Call when a cache file is used: its mtime is what the pruner calls "last used".
+  public static func used(_ path: String) {
+    utimensat(AT_FDCWD, path, nil, 0)
+  }
 }

@@ -95,6 +95,7 @@ struct FlattenedIndexCache {
       left -= take
     }
     guard let last = reader.next(1), last == [sum.value] else { return nil }
+    CacheDirectory.used(path)
     return FlatScanResult(
       recordCount: Int(records), size: size, hasTerminator: terminated == 1, layout: .sparse(pieces))
   }
@@ -127,7 +128,11 @@ struct FlattenedIndexCache {
       return true
     }
     close(fd)
-    if !written || rename(tmp, path) != 0 { unlink(tmp) }
+    if !written || rename(tmp, path) != 0 {
+      unlink(tmp)
+    } else {
+      CacheDirectory.stored(path)
+    }
   }
 
   /// Hash of the first and last `hashedBytes` of the stream (read with pread: no pages kept).

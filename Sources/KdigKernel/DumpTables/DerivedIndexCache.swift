@@ -42,6 +42,7 @@ public struct DerivedIndexCache {
       offset += (length + 7) & ~7
     }
     guard offset == (file.size + 7) & ~7 else { return nil }
+    CacheDirectory.used(path(key: key))
     return views
   }
 
@@ -55,7 +56,7 @@ public struct DerivedIndexCache {
       bytes += s
       bytes += [UInt8](repeating: 0, count: (8 - s.count % 8) % 8)
     }
-    OutputFile.replace(path(key: key), with: bytes)
+    if OutputFile.replace(path(key: key), with: bytes) { CacheDirectory.stored(path(key: key)) }
   }
 }
 

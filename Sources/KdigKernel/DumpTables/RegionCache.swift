@@ -36,6 +36,7 @@ struct RegionCache {
     guard let file = try? MappedFile(path: path(key: key, link: link, size: size)), file.size == UInt64(size) else {
       return nil
     }
+    CacheDirectory.used(path(key: key, link: link, size: size))
     return try? file.view(at: 0, count: size, "\(key) copy")
   }
 
@@ -43,7 +44,8 @@ struct RegionCache {
   /// run a read of the dump).
   func store(_ bytes: ByteView, key: String, link: UInt64) {
     let copy = bytes.withUnsafeBytes { Array($0) }
-    OutputFile.replace(path(key: key, link: link, size: bytes.count), with: copy)
+    let file = path(key: key, link: link, size: bytes.count)
+    if OutputFile.replace(file, with: copy) { CacheDirectory.stored(file) }
   }
 }
 

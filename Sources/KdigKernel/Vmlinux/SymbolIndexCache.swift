@@ -29,6 +29,7 @@ struct SymbolIndexCache {
       let count = try? head.u64(8, "slot count"), count >= 2, count & (count - 1) == 0, count <= 1 << 30, count >= UInt64(symbols),
       file.size == 16 + 4 * count, let slots = try? file.view(at: 16, count: Int(4 * count), "symbol index")
     else { return nil }
+    CacheDirectory.used(path)
     return NameSlots(mapped: slots, count: Int(count))
   }
 
@@ -40,7 +41,7 @@ struct SymbolIndexCache {
       // Little-endian hosts only (kdig is x86-64): the array's bytes are the file's.
       bytes += raw
     }
-    OutputFile.replace(path, with: bytes)
+    if OutputFile.replace(path, with: bytes) { CacheDirectory.stored(path) }
   }
 }
 
@@ -70,7 +71,7 @@ extension SymbolIndexCache {
       withUnsafeBytes(of: e.index.littleEndian) { bytes += $0 }
       bytes += [0, 0, 0, 0]
     }
-    OutputFile.replace(addressPath, with: bytes)
+    if OutputFile.replace(addressPath, with: bytes) { CacheDirectory.stored(addressPath) }
   }
 }
 

@@ -41,6 +41,7 @@ struct TypeIndexCache {
     self.buildID = buildID
     self.fileSize = fileSize
     if let path, let text = TypeIndexCache.readFile(path) {
+      CacheDirectory.used(path)
       switch parse(text) {
       case .success(let loaded):
         for (key, value) in loaded where entries.updateValue(value, forKey: key) == nil {
@@ -157,6 +158,6 @@ struct TypeIndexCache {
   }
 
   private static func writeAtomically(_ text: String, to path: String) {
-    OutputFile.replace(path, with: Array(text.utf8))
+    if OutputFile.replace(path, with: Array(text.utf8)) { CacheDirectory.stored(path) }
   }
 }
