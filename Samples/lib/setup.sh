@@ -89,6 +89,7 @@ extract_kernel() {
     if [[ -d $dest ]]; then
         if [[ $(head -c 4 "$dest/vmlinux" 2>/dev/null | od -An -tx1 | tr -d ' ') == 7f454c46 ]] &&
            (( $(stat -c %s "$dest/vmlinux") > 100000000 )); then
+            [[ -s $dest/debug/qemu_fw_cfg.ko ]] || extract_module_debug "$rel" "$dest"
             return 0
         fi
         log "kernel $rel in the cache is damaged (vmlinux not a full ELF file): extracting again"
@@ -121,6 +122,25 @@ extract_kernel() {
     done
     [[ -s $t/out/qemu_fw_cfg.ko && -s $t/out/virtio_blk.ko ]] || die "kernel $rel: modules missing"
     mv "$t/out" "$dest"
+    rm -rf -- "$t"
+    extract_module_debug "$rel" "$dest"
+}
+
+# The modules' DWARF from the -dbg package (debug/NAME.ko): drgn's oracle for module types
+# (ModuleBTFTests), which kdig reads from the modules' BTF in the dump.
+extract_module_debug() {
+    local rel=$1 dest=$2 dbg t f
+    dbg=$(compgen -G "$CACHE/debs/linux-image-$rel-dbg_*.deb" | head -n1)
+    [[ -n $dbg ]] || download_debs "$rel"
+    dbg=$(compgen -G "$CACHE/debs/linux-image-$rel-dbg_*.deb" | head -n1)
+    log "extracting module debug info of $rel"
+    t=$(new_tmp moddebug)
+    dpkg-deb --fsys-tarfile "$dbg" | tar -x -C "$t" --wildcards '*/drivers/firmware/qemu_fw_cfg.ko' \
+        '*/drivers/block/virtio_blk.ko'
+    mkdir -p "$dest/debug.tmp"
+    for f in $(find "$t" -name '*.ko'); do cp "$f" "$dest/debug.tmp/"; done
+    [[ -s $dest/debug.tmp/qemu_fw_cfg.ko ]] || die "kernel $rel: no qemu_fw_cfg.ko in $dbg"
+    rm -rf -- "$dest/debug" && mv "$dest/debug.tmp" "$dest/debug"
     rm -rf -- "$t"
 }
 

@@ -73,7 +73,7 @@ extension KernelImage {
   /// Where types come from, without loading them (for `info`).
   public var typeSourceDescription: String {
     if let vmlinux { return "DWARF of \(vmlinux.path)" }
-    let btf = (typeProviderIfLoaded as? DumpTypes)?.source ?? "BTF in the dump (__start_BTF…__stop_BTF)"
+    let btf = ((typeProviderIfLoaded as? ModuleTypes)?.primary as? DumpTypes)?.source ?? "BTF in the dump (__start_BTF…__stop_BTF)"
     return btf + "; global variables by declaration (docs/no-vmlinux.md)"
   }
 }

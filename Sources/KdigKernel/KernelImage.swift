@@ -134,11 +134,18 @@ public final class KernelImage {
   /// (KernelImage+DumpSources.swift). Opened on first use, through one `TypeProvider`.
   public func types() throws -> any TypeProvider {
     if let typeProvider { return typeProvider }
-    let provider: any TypeProvider
+    let primary: any TypeProvider
     if let vmlinux {
-      provider = try DWARFTypes(vmlinux: vmlinux)
+      primary = try DWARFTypes(vmlinux: vmlinux)
     } else {
-      provider = try dumpTypes()
+      primary = try dumpTypes()
+    }
+    // Types only a module defines come from its BTF, read on the first miss (ModuleTypes).
+    let provider = ModuleTypes(primary: primary) { [weak self] in
+      guard let self else { throw KernelTypeError(file: "the dump", "the kernel image is closed") }
+      let base = try self.baseBTF()
+      let modules = try self.moduleBTFs().compactMap { m in (try? self.bytes(of: m)).map { (m.module, $0) } }
+      return ModuleTypes.ModuleBTFSources(base: base, modules: modules)
     }
     typeProvider = provider
     return provider

@@ -7,7 +7,7 @@ import KdigBinary
 
 /// A group of commands whose pages an extract keeps (`--for`).
 public enum ExtractPart: String, CaseIterable, Sendable, Codable {
-  /// `info`, `sym`, `p` on the kernel's identity.
+  /// `info`, `sym`, `p` on the kernel's identity, and module types.
   case info
   /// The kernel's static data (.data, .bss) and every CPU's static per-CPU area: what `p`
   /// of a global or per-CPU variable reads, and what crash reads when it starts.
@@ -73,6 +73,10 @@ struct ExtractWorkload {
     _ = try? kernel.symbols()
     _ = try? kernel.types()
     _ = try? ModuleList(kernel: kernel).texts()
+    // Module types (`p` through a cast to a module's struct): the btf_modules list and
+    // each module's BTF bytes, and the dump's own BTF they continue.
+    for m in (try? kernel.moduleBTFs()) ?? [] { _ = try? kernel.bytes(of: m) }
+    _ = try? kernel.types().findType(TypeQuery(parsing: "struct kdig_extract_no_such_type"))
   }
 
   func statics() {

@@ -123,7 +123,7 @@ struct BTFLayout {
   }
 
   /// Walks the type section once, recording where each type starts.
-  private static func walk(_ types: ByteView) throws(BinaryError) -> [UInt32] {
+  static func walk(_ types: ByteView) throws(BinaryError) -> [UInt32] {
     var offsets: [UInt32] = []
     var offset = 0
     while offset < types.count {

@@ -13,13 +13,17 @@ public final class BTFTypes: TypeProvider, @unchecked Sendable {
   // @unchecked: `layout` is immutable after init; `state` is only touched under `lock`.
   public let source: String
   let layout: BTFLayout
+  /// Or'ed into every TypeRef this BTF hands out, so a provider layering several BTFs
+  /// (ModuleTypes) knows whose reference it holds; 0 for a BTF on its own.
+  let refTag: UInt64
   private let lock = Mutex(())
   private var state = BTFConversionState()
 
   /// Parses the header and numbers the types of `bytes`; `source` names the blob in errors
   /// (defaults to the view's file name).
-  public init(bytes: ByteView, source: String? = nil) throws(BinaryError) {
+  public init(bytes: ByteView, source: String? = nil, refTag: UInt64 = 0) throws(BinaryError) {
     self.source = source ?? bytes.file
+    self.refTag = refTag
     layout = try BTFLayout(bytes)
   }
 
@@ -27,6 +31,7 @@ public final class BTFTypes: TypeProvider, @unchecked Sendable {
   /// checked for shape, and recomputed when it does not fit).
   init(bytes: ByteView, source: String, known: (offsets: [UInt32], names: [UInt32])) throws(BinaryError) {
     self.source = source
+    refTag = 0
     layout = try BTFLayout(bytes, knownOffsets: known.offsets)
     state.names = BTFNameIndex(slots: known.names, typeCount: layout.typeCount)
   }
@@ -87,7 +92,7 @@ public final class BTFTypes: TypeProvider, @unchecked Sendable {
   public func complete(_ aggregate: Aggregate) throws -> Aggregate {
     if aggregate.members != nil { return aggregate }
     return try lock.withLock { _ throws -> Aggregate in
-      if let ref = aggregate.ref, let id = UInt32(exactly: ref.raw) {
+      if let ref = aggregate.ref, ref.raw & ~0xffff_ffff == refTag, let id = UInt32(exactly: ref.raw & 0xffff_ffff) {
         let r = try layout.record(id)
         if r.kind == .structure || r.kind == .union,
           case .aggregate(let full) = try convert(id, shallow: false)
@@ -216,19 +221,19 @@ extension BTFTypes {
       if shallow {
         return .aggregate(
           Aggregate(
-            kind: kind, name: try name(r), size: size, members: nil, ref: TypeRef(UInt64(id))))
+            kind: kind, name: try name(r), size: size, members: nil, ref: TypeRef(refTag | UInt64(id))))
       }
       return .aggregate(
         Aggregate(
           kind: kind, name: try name(r), size: size, members: try members(r),
-          ref: TypeRef(UInt64(id))))
+          ref: TypeRef(refTag | UInt64(id))))
     case .enumeration, .enum64:
       return .enumeration(try enumType(r))
     case .forward:
       return .aggregate(
         Aggregate(
           kind: r.kindFlag ? .union : .structure, name: try name(r), size: nil, members: nil,
-          ref: TypeRef(UInt64(id))))
+          ref: TypeRef(refTag | UInt64(id))))
     case .typedef:
       let target = try convert(r.sizeOrType, shallow: shallow, from: r.offset + 8)
       return .typedef(name: try name(r) ?? "<anonymous typedef>", target: target)
