@@ -24,6 +24,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
   case printk
   /// Page-table walks and a bounded traversal over fuzzed physical memory.
   case pageTables = "page-tables"
+  /// A vmlinux: ELF through libelf, .symtab, DWARF through libdw, and lookups (VmlinuxTarget).
+  case vmlinux
 
   /// Runs the parser on `bytes`. Never throws: errors are the expected outcome.
   public func run(_ bytes: [UInt8]) { _ = try? check(bytes) }
@@ -41,6 +43,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case .orc: try ORCTarget.run(bytes)
     case .printk: try PrintkTarget.run(bytes)
     case .pageTables: try PageTableTarget.run(bytes)
+    case .vmlinux: try VmlinuxTarget.run(bytes)
     }
   }
 }

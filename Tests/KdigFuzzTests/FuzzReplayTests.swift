@@ -39,6 +39,18 @@ import Testing
     }
   }
 
+  /// The vmlinux seed (Fuzz/Seeds/make-vmlinux-seed.sh: gcc and ld, not TinySeeds) goes all
+  /// the way too: symbols from its .symtab, types and members from its DWARF.
+  @Test func vmlinuxSeedReachesTheEnd() throws {
+    let path = "\(Self.root)/Fuzz/Seeds/vmlinux/tiny-vmlinux"
+    let bytes = try #require(FileManager.default.contents(atPath: path), "\(path): run Fuzz/Seeds/make-vmlinux-seed.sh")
+    try FuzzTarget.vmlinux.check(Array(bytes))
+    // A damaged copy ends in an error, not a trap (section headers past the end).
+    var cut = Array(bytes)
+    cut.replaceSubrange(0x28..<0x30, with: [0xff, 0xff, 0xff, 0, 0, 0, 0, 0])
+    #expect(throws: (any Error).self) { try FuzzTarget.vmlinux.check(cut) }
+  }
+
   /// Seeds meant to stop before the end: a diskdump has no VMCOREINFO to place the kernel.
   static let stopEarly: Set<String> = ["tiny-diskdump.kdump"]
 

@@ -34,9 +34,13 @@ public final class VmlinuxFile {
   /// How kdig came by this file (given, found on disk, fetched from debuginfod).
   public let source: VmlinuxSource
 
-  public init(path: String, source: VmlinuxSource = .given) throws {
+  /// False: the symbol index is built here each time, never kept in the cache (fuzzing).
+  let keepsSymbolIndex: Bool
+
+  public init(path: String, source: VmlinuxSource = .given, keepsSymbolIndex: Bool = true) throws {
     self.path = path
     self.source = source
+    self.keepsSymbolIndex = keepsSymbolIndex
     file = try MappedFile(path: path)
     do {
       image = try ElfImage(path: path)
@@ -107,7 +111,7 @@ public final class VmlinuxFile {
     }
     let table = try SymbolTable(
       symbols: try contents(of: symtab), strings: try contents(of: sections[Int(symtab.link)]),
-      sections: sections, buildID: buildID)
+      sections: sections, buildID: keepsSymbolIndex ? buildID : nil)
     cachedSymbols = table
     return table
   }
