@@ -147,6 +147,10 @@ struct ORCUnwinder {
         if entry.spReg == .spIndirect { sp &+= UInt64(bitPattern: Int64(entry.spOffset)) }
       }
       var n = s
+      // The CPU's registers stand for the kernel's starting pt_regs only until the first
+      // step: unwind_next_frame then sets state->regs to NULL or to a frame on the stack, so
+      // get_reg() no longer sees them (a later "BP undefined" keeps the BP it has).
+      n.initialRegisters = nil
       var regsAt: UInt64?
       switch entry.type {
       case .call:
