@@ -98,4 +98,16 @@ import Testing
       #expect("\(error)".contains("kallsyms_num_syms 4000000 needs at least 8000000 bytes"), "\(error)")
     }
   }
+
+  /// A PT_LOAD whose p_offset is near 2^64: a string at a link address inside it overflowed
+  /// p_offset + (address - p_vaddr). The sum is checked now: the read is refused and the
+  /// target goes on to the symbol table.
+  @Test func vmlinuxLoadOffsetOverflowIsRefused() throws {
+    let bytes = try Self.input(.vmlinux, "load-offset-overflow")
+    do {
+      try FuzzTarget.vmlinux.check(bytes)
+    } catch {
+      #expect(!"\(error)".isEmpty)
+    }
+  }
 }

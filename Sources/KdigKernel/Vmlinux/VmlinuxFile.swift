@@ -70,9 +70,10 @@ public final class VmlinuxFile {
 
   /// Bytes at a link-time virtual address, read from the file's PT_LOAD segments.
   public func bytes(atLinkAddress address: UInt64, count: Int) throws(BinaryError) -> [UInt8] {
+    // p_offset and sh_offset come from the file: their sums are checked, not trusted.
     for l in loads where address >= l.vaddr && address - l.vaddr < l.size {
-      guard UInt64(count) <= l.size - (address - l.vaddr) else { break }
-      return try file.view(at: l.offset + (address - l.vaddr), count: count, "vmlinux data").withUnsafeBytes { Array($0) }
+      guard count >= 0, UInt64(count) <= l.size - (address - l.vaddr), let at = l.offset.adding(address - l.vaddr) else { break }
+      return try file.view(at: at, count: count, "vmlinux data").withUnsafeBytes { Array($0) }
     }
     throw BinaryError(
       file: path, offset: 0, expected: "link address 0x\(hex(address)) (\(count) bytes) inside a PT_LOAD segment")
@@ -81,21 +82,22 @@ public final class VmlinuxFile {
   /// Bytes of section `name` at its link address `address` (e.g. a per-cpu variable's
   /// initial value in `.data..percpu`, whose addresses are offsets from 0 on x86-64).
   public func bytes(inSection name: String, at address: UInt64, count: Int) throws(BinaryError) -> [UInt8] {
-    guard let s = section(name), s.type != Self.SHT_NOBITS, address >= s.address,
-      address - s.address <= s.size, UInt64(count) <= s.size - (address - s.address)
+    guard let s = section(name), s.type != Self.SHT_NOBITS, address >= s.address, count >= 0,
+      address - s.address <= s.size, UInt64(count) <= s.size - (address - s.address),
+      let at = s.offset.adding(address - s.address)
     else {
       throw BinaryError(
         file: path, offset: 0, expected: "section \(name) holding 0x\(hex(address)) (\(count) bytes)")
     }
-    return try file.view(at: s.offset + (address - s.address), count: count, "\(name) data")
+    return try file.view(at: at, count: count, "\(name) data")
       .withUnsafeBytes { Array($0) }
   }
 
   /// A NUL-terminated string at a link-time address (at most `limit` bytes).
   public func string(atLinkAddress address: UInt64, limit: Int = 512) -> String? {
     for l in loads where address >= l.vaddr && address - l.vaddr < l.size {
-      let n = Int(min(UInt64(limit), l.size - (address - l.vaddr)))
-      guard let v = try? file.view(at: l.offset + (address - l.vaddr), count: n, "string") else { return nil }
+      let n = Int(min(UInt64(max(0, limit)), l.size - (address - l.vaddr)))
+      guard let at = l.offset.adding(address - l.vaddr), let v = try? file.view(at: at, count: n, "string") else { return nil }
       return v.withUnsafeBytes { b in String(decoding: b[..<(b.firstIndex(of: 0) ?? n)], as: UTF8.self) }
     }
     return nil
