@@ -26,6 +26,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
   case pageTables = "page-tables"
   /// A vmlinux: ELF through libelf, .symtab, DWARF through libdw, and lookups (VmlinuxTarget).
   case vmlinux
+  /// The ORC unwinder over a fuzzed task stack of the shipped extract (UnwindTarget).
+  case unwind
 
   /// Runs the parser on `bytes`. Never throws: errors are the expected outcome.
   public func run(_ bytes: [UInt8]) { _ = try? check(bytes) }
@@ -44,6 +46,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case .printk: try PrintkTarget.run(bytes)
     case .pageTables: try PageTableTarget.run(bytes)
     case .vmlinux: try VmlinuxTarget.run(bytes)
+    case .unwind: try UnwindTarget.run(bytes)
     }
   }
 }

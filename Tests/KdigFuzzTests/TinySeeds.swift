@@ -42,6 +42,9 @@ enum TinySeeds {
       (.orc, "tiny.orc", orc()),
       (.printk, "tiny-ring.bin", printk()),
       (.pageTables, "tiny-4level.bin", pageTables()),
+      // The real start over the real stack of the shipped extract (13 bytes: the rest of
+      // the stack is the sample's own).
+      (.unwind, "shipped-panic-start.bin", try UnwindTarget.seed()),
     ]
   }
 

@@ -56,6 +56,13 @@ public struct UnwindStart: Sendable {
   /// The first frame's bracketed address, as crash shows it: the SP of a register set, or
   /// thread.sp (the start of the switch frame) for a sleeping task.
   public var firstSlot: UInt64
+
+  public init(
+    ip: UInt64, sp: UInt64, bp: UInt64, registers: [String: UInt64]?, signal: Bool, source: String, firstSlot: UInt64
+  ) {
+    (self.ip, self.sp, self.bp, self.registers, self.signal, self.source, self.firstSlot) =
+      (ip, sp, bp, registers, signal, source, firstSlot)
+  }
 }
 
 extension KernelImage {
