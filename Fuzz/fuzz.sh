@@ -22,9 +22,13 @@ done
 # unwind keeps a whole kernel image (the shipped extract) for the process: LeakSanitizer
 # reports 79 KB of its one-time type conversions at exit, the same after 2 k or 1.5 M inputs
 # (Swift enums keep class references in tagged pointers, which LSan does not follow), so
-# leak detection is off for it; ASan and the RSS limit still apply.
+# leak detection is off for it (libFuzzer's per input, ASan's at exit); ASan's other checks
+# and the RSS limit still apply.
 extra=()
-[ "$target" = unwind ] && extra+=(-detect_leaks=0)
+if [ "$target" = unwind ]; then
+  extra+=(-detect_leaks=0)
+  export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+fi
 # -rss_limit_mb: a parser that allocates far beyond the input is a finding, not a slow run.
 KDIG_FUZZ_TARGET=$target exec .build-fuzz/release/kdig-fuzz -artifact_prefix="$artifacts/" \
   -timeout=10 -rss_limit_mb=2048 -max_len=131072 ${extra[@]+"${extra[@]}"} "$@" "${dirs[@]}"
