@@ -92,17 +92,12 @@ enum UnwindTarget {
 }
 
 /// A dump whose pages can be replaced (the fuzzed stack), everything else from `base`.
-final class OverlayDump: DumpFile {
+final class OverlayDump: WrappingDump {
   let base: any DumpFile
   var pages: [UInt64: [UInt8]] = [:]
   init(_ base: any DumpFile) { self.base = base }
 
-  var path: String { base.path }
-  var fileSize: UInt64 { base.fileSize }
-  var summary: DumpSummary { base.summary }
-  var notes: DumpNotes { base.notes }
-  var pageSize: Int { base.pageSize }
-  var ranges: [PhysicalRange] { base.ranges }
+  var wrapped: any DumpFile { base }
 
   func read(_ address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryError) {
     let size = UInt64(pageSize)

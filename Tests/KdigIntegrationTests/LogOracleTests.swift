@@ -209,18 +209,14 @@ import Testing
 }
 
 /// A dump whose notes say something else (here: VMCOREINFO without SYMBOL(prb)).
-final class NotesOverride: DumpFile {
+final class NotesOverride: WrappingDump {
   let base: any DumpFile
   let notes: DumpNotes
   init(_ base: any DumpFile, notes: DumpNotes) {
     self.base = base
     self.notes = notes
   }
-  var path: String { base.path }
-  var fileSize: UInt64 { base.fileSize }
-  var summary: DumpSummary { base.summary }
-  var pageSize: Int { base.pageSize }
-  var ranges: [PhysicalRange] { base.ranges }
+  var wrapped: any DumpFile { base }
   func read(_ address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryError) {
     try base.read(address, into: buffer)
   }

@@ -7,7 +7,7 @@ import KdigDump
 import KdigMemory
 
 /// Forwards to `base`, except that reads touching `excluded` frames fail as excluded.
-public final class ExcludingDump: DumpFile {
+public final class ExcludingDump: WrappingDump {
   public let base: any DumpFile
   public let excluded: Set<UInt64>
 
@@ -16,12 +16,7 @@ public final class ExcludingDump: DumpFile {
     excluded = frames
   }
 
-  public var path: String { base.path }
-  public var fileSize: UInt64 { base.fileSize }
-  public var summary: DumpSummary { base.summary }
-  public var notes: DumpNotes { base.notes }
-  public var pageSize: Int { base.pageSize }
-  public var ranges: [PhysicalRange] { base.ranges }
+  public var wrapped: any DumpFile { base }
 
   public func read(_ address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryError) {
     let first = address >> 12

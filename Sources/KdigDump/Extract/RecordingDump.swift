@@ -6,7 +6,7 @@ import KdigBinary
 import KdigMemory
 
 /// Wraps a dump and records the page frame of every byte read successfully.
-public final class RecordingDump: DumpFile {
+public final class RecordingDump: WrappingDump {
   public let original: any DumpFile
   /// The label pages are charged to (the analysis running now), for the report.
   public var label = ""
@@ -17,12 +17,7 @@ public final class RecordingDump: DumpFile {
     self.original = original
   }
 
-  public var path: String { original.path }
-  public var fileSize: UInt64 { original.fileSize }
-  public var summary: DumpSummary { original.summary }
-  public var notes: DumpNotes { original.notes }
-  public var pageSize: Int { original.pageSize }
-  public var ranges: [PhysicalRange] { original.ranges }
+  public var wrapped: any DumpFile { original }
 
   public func read(_ address: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryError) {
     try original.read(address, into: buffer)
