@@ -8,15 +8,20 @@ target=${1:?usage: Fuzz/fuzz.sh TARGET [libFuzzer options...]}
 shift
 cd "$(dirname "$0")/.."
 cache=${KDIG_CACHE:-$HOME/.cache/kdig}
+# KDIG_FUZZ_SCRATCH: another build directory, so a new harness can be built while one runs.
+scratch=${KDIG_FUZZ_SCRATCH:-.build-fuzz}
 if [ "${KDIG_FUZZ_NO_BUILD:-0}" != 1 ]; then
-  swift build --scratch-path .build-fuzz -c release --product kdig-fuzz \
+  swift build --scratch-path "$scratch" -c release --product kdig-fuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DKDIG_LIBFUZZER
 fi
 corpus=$cache/fuzz-corpus/$target
 artifacts=$cache/fuzz-artifacts/$target
 mkdir -p "$corpus" "$artifacts"
 dirs=("$corpus")
-for d in "$cache/samples/fuzz-seeds/$target" "Fuzz/Seeds/$target" "Fuzz/Regressions/$target"; do
+# locator reads ELF cores too: the samples' ELF seeds start it from real notes and headers.
+seeds=$target
+[ "$target" = locator ] && seeds=elf-core
+for d in "$cache/samples/fuzz-seeds/$seeds" "Fuzz/Seeds/$target" "Fuzz/Regressions/$target"; do
   [ -d "$d" ] && dirs+=("$d")
 done
 # unwind keeps a whole kernel image (the shipped extract) for the process: LeakSanitizer
@@ -30,5 +35,5 @@ if [ "$target" = unwind ]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 fi
 # -rss_limit_mb: a parser that allocates far beyond the input is a finding, not a slow run.
-KDIG_FUZZ_TARGET=$target exec .build-fuzz/release/kdig-fuzz -artifact_prefix="$artifacts/" \
+KDIG_FUZZ_TARGET=$target exec "$scratch/release/kdig-fuzz" -artifact_prefix="$artifacts/" \
   -timeout=10 -rss_limit_mb=2048 -max_len=131072 ${extra[@]+"${extra[@]}"} "$@" "${dirs[@]}"

@@ -2,7 +2,8 @@
 # Makes Fuzz/Seeds/vmlinux/tiny-vmlinux: a small x86-64 ELF executable linked where the
 # kernel is (0xffffffff81000000), with .symtab and DWARF for the names VmlinuxTarget looks
 # up (struct list_head, task_struct, pt_regs, gate_desc, init_task, linux_banner, idt_table,
-# PG_head). A few KB, so libFuzzer can mutate all of it; the real vmlinux is 300 MB.
+# PG_head) and the symbols LocatorTarget places the kernel with (_text, init_top_pgt,
+# asm_exc_divide_error). A few KB, so libFuzzer can mutate all of it; the real vmlinux is 300 MB.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 t=$(mktemp -d)
@@ -27,7 +28,9 @@ struct task_struct {
 struct task_struct init_task = { .comm = "swapper/0" };
 const char linux_banner[] = "Linux version 6.12.0-fuzz (kdig) #1 SMP";
 gate_desc idt_table[256];
+unsigned long init_top_pgt[512] __attribute__((aligned(4096)));
 void _text(void) {}
+void asm_exc_divide_error(void) {}
 C
 gcc -g -O0 -c -mcmodel=kernel -fno-pic -fno-asynchronous-unwind-tables -o "$t/tiny.o" "$t/tiny.c"
 ld -static -nostdlib -e _text -Ttext=0xffffffff81000000 --build-id=sha1 -o "$t/tiny-vmlinux" "$t/tiny.o"

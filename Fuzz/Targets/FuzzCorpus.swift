@@ -4,6 +4,14 @@
 import Foundation
 
 public enum FuzzCorpus {
+  /// The repository this harness was built from (this file is Fuzz/Targets/FuzzCorpus.swift):
+  /// targets that run over a fixed real file (the shipped extract, the tiny vmlinux) open it here.
+  static let repositoryRoot: String = {
+    var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+    parts.removeLast(3)
+    return parts.joined(separator: "/")
+  }()
+
   /// The files at `path`: itself, or the regular files of a directory (sorted, no dotfiles).
   public static func files(at path: String) -> [String] {
     var isDirectory: ObjCBool = false

@@ -28,6 +28,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
   case vmlinux
   /// The ORC unwinder over a fuzzed task stack of the shipped extract (UnwindTarget).
   case unwind
+  /// KernelLocator with a vmlinux over a fuzzed ELF core's CPU state and memory (LocatorTarget).
+  case locator
 
   /// Runs the parser on `bytes`. Never throws: errors are the expected outcome.
   public func run(_ bytes: [UInt8]) { _ = try? check(bytes) }
@@ -47,6 +49,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case .pageTables: try PageTableTarget.run(bytes)
     case .vmlinux: try VmlinuxTarget.run(bytes)
     case .unwind: try UnwindTarget.run(bytes)
+    case .locator: try LocatorTarget.run(bytes)
     }
   }
 }

@@ -15,12 +15,8 @@ import KdigKernel
 import KdigMemory
 
 enum UnwindTarget {
-  /// The repository's shipped extract (this file is Fuzz/Targets/UnwindTarget.swift).
-  static let shipped: String = {
-    var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
-    parts.removeLast(3)
-    return parts.joined(separator: "/") + "/Samples/shipped/6.12-qemu-elf.kdump"
-  }()
+  /// The repository's shipped extract.
+  static let shipped = FuzzCorpus.repositoryRoot + "/Samples/shipped/6.12-qemu-elf.kdump"
 
   struct Setup {
     let kernel: KernelImage

@@ -87,6 +87,14 @@ import Testing
     #expect(first.reason.contains("more than kdig reads (1048576)"), "\(first.reason)")
     #expect(first.count == (1 << 26) - (1 << 20))
     #expect(log.entries.reduce(0) { if case .gap(let g) = $1 { $0 + g.count } else { $0 } } == 1 << 26)
+    // The fuzzer's smaller limit ends the same way, sooner.
+    let short = try KernelLogReader(memory: input.memory, layout: layout, descriptorLimit: PrintkTarget.descriptorLimit).read()
+    guard case .gap(let head) = try #require(short.entries.first) else {
+      Issue.record("expected a gap first")
+      return
+    }
+    #expect(head.reason.contains("more than kdig reads (1024)"), "\(head.reason)")
+    #expect(head.count == (1 << 26) - (1 << 10))
   }
 
   /// kallsyms_num_syms 4,000,000 over 240 bytes of names: refused before allocating.

@@ -45,7 +45,7 @@ enum TinySeeds {
       // The real start over the real stack of the shipped extract (13 bytes: the rest of
       // the stack is the sample's own).
       (.unwind, "shipped-panic-start.bin", try UnwindTarget.seed()),
-    ]
+    ] + (try LocatorSeeds.all())
   }
 
   /// A QEMU-style core: NT_PRSTATUS, a QEMU CPU state, VMCOREINFO; two segments, one with

@@ -10,16 +10,20 @@ import KdigTranslation
 public struct KernelLogReader {
   public let memory: any VirtualMemory
   public let layout: PrintkLayout
+  /// Descriptors this reader walks at most (`maxDescriptors`; the fuzzer uses fewer).
+  public let descriptorLimit: UInt64
 
   /// The log of `kernel`: the ring's layout from VMCOREINFO (else the vmlinux).
   public init(kernel: KernelImage) throws {
     self.init(memory: kernel.kernelSpace, layout: try PrintkLayout.load(kernel: kernel))
   }
 
-  /// The log in `memory` with `layout` (for tests on built rings).
-  public init(memory: any VirtualMemory, layout: PrintkLayout) {
+  /// The log in `memory` with `layout` (for tests on built rings), reading at most
+  /// `descriptorLimit` descriptors (at least 1).
+  public init(memory: any VirtualMemory, layout: PrintkLayout, descriptorLimit: UInt64 = maxDescriptors) {
     self.memory = memory
     self.layout = layout
+    self.descriptorLimit = max(descriptorLimit, 1)
   }
 
   /// Descriptors one read walks at most: a ring of 2^20 (log_buf_len 32 MiB at the kernel's
@@ -32,7 +36,7 @@ public struct KernelLogReader {
     let reader = PrintkRecordReader(layout: layout, header: header, pages: RingPages(memory: memory))
     // head - tail counts the ids after the tail; the ring holds at most `count` of them.
     let span = (header.headID &- header.tailID) & PrintkIDs.idMask
-    let limit = min(header.count, Self.maxDescriptors)
+    let limit = min(header.count, descriptorLimit)
     var first = header.tailID
     var prefix: LogGap?
     if span >= limit {

@@ -7,6 +7,7 @@ import KdigBinary
 import KdigDump
 import KdigMemory
 import KdigTranslation
+import KdigX86
 
 /// Derives a `KernelLayout` from what the dump and the vmlinux offer.
 public struct KernelLocator {
@@ -156,13 +157,10 @@ public struct KernelLocator {
     guard let handlerSymbol = symbols.first("asm_exc_divide_error") ?? symbols.first("divide_error"),
       let idt = symbols.first("idt_table"),
       let t = try? walker.walk(cpu.idt.base, root: root),
-      let gate = try? memory.bytes(at: t.physicalAddress, count: 16)
+      let bytes = try? memory.bytes(at: t.physicalAddress, count: GateDescriptor.size),
+      let gate = try? GateDescriptor(bytes: bytes)
     else { return nil }
-    let low = UInt64(gate[0]) | UInt64(gate[1]) << 8
-    let middle = UInt64(gate[6]) | UInt64(gate[7]) << 8
-    let high = (0..<4).reduce(UInt64(0)) { $0 | UInt64(gate[8 + $1]) << (8 * UInt64($1)) }
-    let handler = high << 32 | middle << 16 | low
-    let kaslr = handler &- handlerSymbol.value
+    let kaslr = gate.handler &- handlerSymbol.value
     guard kaslr & 0xfff == 0, verifyBanner(walker, root, kaslr) else { return nil }
     let physBase = t.physicalAddress &- (cpu.idt.base & 0xfff) &- (idt.value &+ kaslr &- KernelConstants.startKernelMap)
     return (kaslr, physBase)
