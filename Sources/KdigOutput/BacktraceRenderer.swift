@@ -9,8 +9,11 @@ public enum BacktraceRenderer {
     traces.map(one).joined(separator: "\n")
   }
 
+  /// crash's header line; then what the dump lacked about the task, one line each.
   static func header(_ b: Backtrace) -> String {
-    "PID: \(rightPad(String(b.pid), 7))  TASK: \(hex(b.task.value))  CPU: \(rightPad(b.cpu.map(String.init) ?? "-", 3))  COMMAND: \"\(b.command)\"\n"
+    let pid = b.pid < 0 ? "?" : String(b.pid)
+    return "PID: \(rightPad(pid, 7))  TASK: \(hex(b.task.value))  CPU: \(rightPad(b.cpu.map(String.init) ?? "-", 3))  COMMAND: \"\(b.command)\"\n"
+      + b.notes.map { "    (\($0))\n" }.joined()
   }
 
   /// crash `bt -e`: every exception frame found on the task's stacks.

@@ -6,9 +6,9 @@
 // To keep the suite near a minute on 2 cores, `vtop 0xfffffe0000000000` runs on every
 // mutant; when it fails at open (the header is rejected, and opening is the same code for
 // every command) `info` runs on every third such mutant; otherwise `info` and one of ptdump
-// / idt --verify-ro / cea --verify / bt -a / log in turn; page-table mutants run all seven.
-// KDIG_CORPUS_ALL=1 runs all seven on every mutant (about 5 times longer). `extract` runs on
-// every 20th mutant of each family (extractEndsOnMutants).
+// / idt --verify-ro / cea --verify / bt -a / log / check / ps / bt -a --no-vmlinux in turn;
+// page-table mutants run all ten. KDIG_CORPUS_ALL=1 runs all ten on every mutant (about 7
+// times longer). `extract` runs on every 20th mutant of each family (extractEndsOnMutants).
 
 import Foundation
 import KdigTestSupport
@@ -55,7 +55,9 @@ import Testing
 
   static let commands: [[String]] = [
     ["vtop", "0xfffffe0000000000"], ["info"], ["ptdump"], ["idt", "--verify-ro"], ["cea", "--verify"], ["bt", "-a"],
-    ["log"],
+    ["log"], ["check"], ["ps"],
+    // The dump's own kallsyms, BTF and ORC tables instead of the vmlinux's.
+    ["bt", "-a", "--no-vmlinux"],
   ]
 
   @Test(.timeLimit(.minutes(5)), arguments: Family.allCases)
@@ -106,8 +108,14 @@ import Testing
   }
 
   func run(_ command: [String], _ copy: PatchableCopy, _ sample: Sample) throws -> BoundedRun {
-    try BoundedProcess.run(
-      KdigProcess.binary, command + ["--dump", copy.path, "--vmlinux", sample.vmlinux], timeout: Self.timeout)
+    try BoundedProcess.run(KdigProcess.binary, Self.arguments(command, copy.path, sample), timeout: Self.timeout)
+  }
+
+  /// `command` on the dump at `path`: `check` takes its dumps as arguments; `--no-vmlinux`
+  /// runs get no vmlinux.
+  static func arguments(_ command: [String], _ path: String, _ sample: Sample) -> [String] {
+    let vmlinux = command.contains("--no-vmlinux") ? [] : ["--vmlinux", sample.vmlinux]
+    return command.first == "check" ? command + vmlinux + [path] : command + ["--dump", path] + vmlinux
   }
 
   /// The commands after vtop for mutant `index` (see the file comment).
@@ -137,6 +145,7 @@ struct Tally {
     runs += 1
     if Self.verbose {
       print("corpus run: \(m.name) [\(command.joined(separator: " "))] -> \(r.status.map { "exit \($0)" } ?? "signal")"
+        + String(format: " in %.2f s", r.seconds)
         + (Self.errorMessage(r).map { ": \($0.prefix(300))" } ?? ""))
     }
     slowest = max(slowest, r.seconds)
@@ -175,6 +184,12 @@ struct Tally {
   static func errorMessage(_ r: BoundedRun) -> String? {
     if let line = r.stderr.split(separator: "\n").first(where: { $0.contains(": error: ") }) {
       return line.split(separator: ": error: ", maxSplits: 1).last.map(String.init)
+    }
+    // check lists a dump it could not read as "  ERROR    KIND: message".
+    if let line = r.stdout.split(separator: "\n").first(where: { $0.hasPrefix("  ERROR ") }),
+      let colon = line.firstRange(of: ": ")
+    {
+      return String(line[colon.upperBound...])
     }
     for marker in ["ERROR:", "UNREADABLE:"] {
       if let line = r.stdout.split(separator: "\n").first(where: { $0.contains(marker) }) {

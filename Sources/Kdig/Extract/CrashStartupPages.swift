@@ -145,39 +145,13 @@ extension ExtractWorkload {
   }
 
   /// "xa_node shift", "xa_node.slots[off]": crash finds tasks through init_pid_ns.idr, an
-  /// xarray of struct pid; every node and every pid is read (at most 65536 nodes), and the
-  /// task each pid names (pid->tasks[PIDTYPE_PID], a task's pid_links[PIDTYPE_PID]): crash
-  /// counts tasks this way, including ones on no task list kdig walks.
+  /// xarray of struct pid; every node and every pid is read (PidNamespace.swift), and the
+  /// task each pid names: crash counts tasks this way, including ones on no task list kdig walks.
   func pidNamespace() -> Set<UInt64> {
-    guard let types = try? kernel.types(), let ns = try? kernel.lookup("init_pid_ns"),
-      let idr = try? types.offsetof("pid_namespace.idr"), let head = try? types.offsetof("idr.idr_rt"),
-      let xaHead = try? types.offsetof("xarray.xa_head"), let slots = try? types.offsetof("xa_node.slots"),
-      let nodeSize = try? types.sizeof("xa_node"), let pidSize = try? types.sizeof("pid"),
-      let root = try? kernel.kernelSpace.u64(at: ns.address &+ UInt64(idr + head + xaHead))
-    else { return [] }
-    let pidTasks = try? types.offsetof("pid.tasks")
-    let pidLinks = try? types.offsetof("task_struct.pid_links")
-    var tasks: Set<UInt64> = []
-    // xa_is_node: internal entries (low bits 10) above 4096 are nodes (include/linux/xarray.h).
-    func isNode(_ e: UInt64) -> Bool { e & 3 == 2 && e > 4096 }
-    var queue = [root]
-    var visited = 0
-    while let entry = queue.popLast(), visited < 65536 {
-      visited += 1
-      if isNode(entry) {
-        let node = entry &- 2
-        readSpan(node, UInt64(nodeSize))
-        for i in 0..<64 {
-          if let e = try? kernel.kernelSpace.u64(at: node &+ UInt64(slots + 8 * i)), e != 0 { queue.append(e) }
-        }
-      } else if entry & 3 == 0, entry > 4096 {
-        readSpan(entry, UInt64(pidSize))
-        if let pidTasks, let pidLinks, let first = try? kernel.kernelSpace.u64(at: entry &+ UInt64(pidTasks)), first != 0 {
-          tasks.insert(first &- UInt64(pidLinks))
-        }
-      }
-    }
-    return tasks
+    guard let scan = try? kernel.scanInitPidNamespace() else { return [] }
+    for node in scan.nodes { readSpan(node, UInt64(scan.nodeSize)) }
+    for p in scan.pids { readSpan(p.pid, UInt64(scan.pidSize)) }
+    return Set(scan.pids.compactMap(\.task))
   }
 
   /// The symbol's bytes (bounded), and the pages they sit on.

@@ -42,6 +42,9 @@ public struct Backtrace: Sendable, Encodable {
   /// How the walk ended: "end of stack", "user mode", or the error that stopped it.
   public var end: String
   public var complete: Bool
+  /// What the dump lacked and what was used instead (a task_struct page a filtered dump
+  /// dropped: the PID from init_pid_ns, the stack base from thread.sp).
+  public var notes: [String] = []
 }
 
 /// Where a walk starts.

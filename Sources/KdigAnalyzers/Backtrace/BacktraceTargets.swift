@@ -17,6 +17,8 @@ public enum BacktraceTarget: Sendable {
 }
 
 extension KernelImage {
+  static let unreadableTaskNote = "the task_struct's pid and comm are not in the dump; the PID is the one init_pid_ns gives it"
+
   /// The stacks a task's backtrace may read: its own, and its CPU's when it is running.
   public func stacks(ofTask task: UInt64, cpu: Int?) throws -> [KernelStack] {
     let map = try stackMap()
@@ -33,26 +35,42 @@ extension KernelImage {
     default: needsTasks = false
     }
     let tasks = needsTasks ? ((try? TaskList(kernel: self).all()) ?? []) : []
-    func describe(_ task: UInt64) -> (Int32, String) {
-      if let t = tasks.first(where: { $0.task.value == task }) { return (t.pid, t.comm) }
+    let byAddress = Dictionary(tasks.map { ($0.task.value, $0) }, uniquingKeysWith: { a, _ in a })
+    /// PID, command and what could not be read of them.
+    func describe(_ task: UInt64) -> (Int32, String, [String]) {
+      if let t = byAddress[task], t.pid != -1 || t.problem == nil {
+        return (t.pid, t.comm, t.problem?.contains("PID from init_pid_ns") == true ? [Self.unreadableTaskNote] : [])
+      }
       guard let t = try? types(), let p = try? t.offsetof("task_struct.pid"), let c = try? t.offsetof("task_struct.comm")
-      else { return (-1, "?") }
-      let pid = (try? kernelSpace.integer(Int32.self, at: task &+ UInt64(p))) ?? -1
+      else { return (-1, "?", []) }
       let bytes = (try? kernelSpace.bytes(at: task &+ UInt64(c), count: 16)) ?? []
       let comm = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-      return (pid, comm)
+      if let pid = try? kernelSpace.integer(Int32.self, at: task &+ UInt64(p)) { return (pid, comm, []) }
+      // A filtered dump dropped the task_struct's page: the namespace still names its PID.
+      let nr = (try? scanInitPidNamespace())?.nr(ofTask: task)
+      return (nr ?? -1, comm, [Self.unreadableTaskNote + (nr == nil ? "; no PID in init_pid_ns names it" : "")])
     }
     /// CPU whose current task is `task`.
     func runningCPU(_ task: UInt64) -> Int? { cpus.possible.first { currentTask(cpu: $0, cpus: cpus) == task } }
     func trace(_ task: UInt64, cpu: Int?) throws -> Backtrace {
-      let (pid, comm) = describe(task)
-      let own = taskStack(task, threadSize: map.threadSize)
+      var (pid, comm, notes) = describe(task)
+      var own = taskStack(task, threadSize: map.threadSize)
+      if own == nil, let inferred = taskStackFromSavedSP(task, threadSize: map.threadSize) {
+        own = inferred
+        notes.append(
+          "task_struct.stack is not in the dump: the stack is the THREAD_SIZE block holding thread.sp, "
+            + "\(hex(inferred.base.value))-\(hex(inferred.top.value))")
+      }
+      var b: Backtrace
       if let cpu, cpu < noteCPUCount, let start = unwindStart(cpu: cpu) {
         let stacks = (own.map { [$0] } ?? []) + map.cpuStacks.filter { $0.cpu == cpu }
-        return try backtrace(start: start, stacks: stacks, pid: pid, task: task, cpu: cpu, command: comm)
+        b = try backtrace(start: start, stacks: stacks, pid: pid, task: task, cpu: cpu, command: comm)
+      } else {
+        let start = try unwindStart(sleepingTask: task)
+        b = try backtrace(start: start, stacks: own.map { [$0] } ?? [], pid: pid, task: task, cpu: runningCPU(task), command: comm)
       }
-      let start = try unwindStart(sleepingTask: task)
-      return try backtrace(start: start, stacks: own.map { [$0] } ?? [], pid: pid, task: task, cpu: runningCPU(task), command: comm)
+      b.notes = notes
+      return b
     }
     switch target {
     case .panicking:

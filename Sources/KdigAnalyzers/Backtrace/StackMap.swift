@@ -99,4 +99,21 @@ extension KernelImage {
     else { return nil }
     return KernelStack(kind: .task, name: "task", cpu: nil, base: Hex64(base), top: Hex64(base &+ UInt64(threadSize)), task: Hex64(task))
   }
+
+  /// The stack of a task whose task_struct.stack the dump lacks (a filtered dump dropped that
+  /// page) but whose thread.sp it has: a task stack is THREAD_SIZE-aligned (kernel/fork.c
+  /// alloc_thread_stack_node: __vmalloc_node with THREAD_ALIGN = THREAD_SIZE, or an order
+  /// THREAD_SIZE_ORDER page block), and a sleeping task's saved SP lies on it.
+  /// Nil when task_struct.stack is readable (0 there means the task has no stack).
+  public func taskStackFromSavedSP(_ task: UInt64, threadSize: Int) -> KernelStack? {
+    guard let t = try? types(), let off = try? t.offsetof("task_struct.stack"),
+      (try? kernelSpace.u64(at: task &+ UInt64(off))) == nil,
+      let spOff = try? t.offsetof("task_struct.thread.sp"),
+      let sp = try? kernelSpace.u64(at: task &+ UInt64(spOff)),
+      threadSize > 0, threadSize & (threadSize - 1) == 0
+    else { return nil }
+    let base = sp & ~UInt64(threadSize - 1)
+    guard base & 1 << 63 != 0 else { return nil }  // a kernel stack is in the kernel half
+    return KernelStack(kind: .task, name: "task", cpu: nil, base: Hex64(base), top: Hex64(base &+ UInt64(threadSize)), task: Hex64(task))
+  }
 }

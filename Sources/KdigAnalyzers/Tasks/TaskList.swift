@@ -58,7 +58,9 @@ public struct TaskList {
 
   /// Every task: leaders in list order, each followed by its other threads. When a task in
   /// the middle is unreadable (a filtered dump dropped its page), the list is walked backwards
-  /// from init_task through tasks.prev to recover the tasks after the gap.
+  /// from init_task through tasks.prev to recover the tasks after the gap; when anything was
+  /// unreadable, init_pid_ns's PIDs add the tasks between two gaps and the PIDs of tasks
+  /// whose own page is missing (PidNamespace.swift).
   public func all() throws -> [TaskInfo] {
     let l = try layout()
     let initTask = try kernel.lookup("init_task").address
@@ -68,7 +70,32 @@ public struct TaskList {
       let tail = try walk(from: initTask, head: initTask, forward: false, l, &seen)
       out += tail.dropFirst().reversed()
     }
+    if out.contains(where: { $0.problem != nil }), let scan = try? kernel.scanInitPidNamespace() {
+      Self.complete(&out, seen: &seen, from: scan) { info($0, l) }
+    }
     return out
+  }
+
+  /// Gives tasks read without a PID the namespace's number, and appends the namespace's tasks
+  /// the list walk did not reach, in PID order.
+  static func complete(
+    _ tasks: inout [TaskInfo], seen: inout Set<UInt64>, from scan: PidNamespaceScan, info: (UInt64) -> TaskInfo
+  ) {
+    var nr: [UInt64: Int32] = [:]
+    for p in scan.pids { if let t = p.task { nr[t] = p.nr } }
+    for i in tasks.indices where tasks[i].pid == -1 {
+      if let n = nr[tasks[i].task.value] {
+        tasks[i].pid = n
+        tasks[i].problem = (tasks[i].problem.map { $0 + "; " } ?? "") + "PID from init_pid_ns"
+      }
+    }
+    for p in scan.pids {
+      guard let task = p.task, seen.insert(task).inserted else { continue }
+      var t = info(task)
+      if t.pid == -1 { t.pid = p.nr }
+      t.problem = "not reached on the task list: found through init_pid_ns" + (t.problem.map { "; \($0)" } ?? "")
+      tasks.append(t)
+    }
   }
 
   func walk(from start: UInt64, head: UInt64, forward: Bool, _ l: Layout, _ seen: inout Set<UInt64>) throws
@@ -118,8 +145,13 @@ public struct TaskList {
     guard signal != 0 else { return [] }
     let head = signal &+ UInt64(headOff)
     var out: [UInt64] = []
+    var visited: Set<UInt64> = [head]
     var node = try space.u64(at: head)
-    while node != head && out.count < Self.limit {
+    while node != head {
+      // A node met twice is a loop that never returns to the head (a damaged list).
+      guard visited.insert(node).inserted, out.count < Self.limit else {
+        throw TaskListError(message: "thread list of task 0x\(hex(leader)) loops at 0x\(hex(node)) without returning to signal->thread_head")
+      }
       let task = node &- UInt64(nodeOff)
       if task != leader { out.append(task) }
       node = try space.u64(at: node)

@@ -9,7 +9,7 @@ import Kdig
 struct CheckCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "check",
-    abstract: "Check many dumps at once (IDT, dump integrity) for CI, in parallel.",
+    abstract: "Check many dumps at once for CI, in parallel: IDT, per-CPU entry state, W^X, PTI user tables, dump integrity, what crashed.",
     discussion: """
       Each dump is checked in its own process (memory limited by --memory-limit, killed \
       after --timeout seconds), up to --jobs at once. Text: one line per dump as it finishes, \
