@@ -35,6 +35,7 @@ extension KernelImage {
     default: needsTasks = false
     }
     let tasks = needsTasks ? ((try? TaskList(kernel: self).all()) ?? []) : []
+    var namespacePIDs: [UInt64: Int32]?
     let byAddress = Dictionary(tasks.map { ($0.task.value, $0) }, uniquingKeysWith: { a, _ in a })
     /// PID, command and what could not be read of them.
     func describe(_ task: UInt64) -> (Int32, String, [String]) {
@@ -46,8 +47,10 @@ extension KernelImage {
       let bytes = (try? kernelSpace.bytes(at: task &+ UInt64(c), count: 16)) ?? []
       let comm = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
       if let pid = try? kernelSpace.integer(Int32.self, at: task &+ UInt64(p)) { return (pid, comm, []) }
-      // A filtered dump dropped the task_struct's page: the namespace still names its PID.
-      let nr = (try? scanInitPidNamespace())?.nr(ofTask: task)
+      // A filtered dump dropped the task_struct's page: the namespace still names its PID
+      // (walked once per command, however many tasks lack their page).
+      if namespacePIDs == nil { namespacePIDs = (try? scanInitPidNamespace())?.pidOfTask ?? [:] }
+      let nr = namespacePIDs?[task]
       return (nr ?? -1, comm, [Self.unreadableTaskNote + (nr == nil ? "; no PID in init_pid_ns names it" : "")])
     }
     /// CPU whose current task is `task`.

@@ -30,8 +30,10 @@ public struct PidNamespaceScan: Sendable {
   /// True when the walk stopped at `maxNodes` or `maxPids`.
   public var truncated = false
 
-  /// The PID of `task`, if the namespace names it.
-  public func nr(ofTask task: UInt64) -> Int32? { pids.first { $0.task == task }?.nr }
+  /// The PID of each task the namespace names.
+  public var pidOfTask: [UInt64: Int32] {
+    pids.reduce(into: [:]) { if let t = $1.task { $0[t] = $1.nr } }
+  }
 }
 
 extension KernelImage {

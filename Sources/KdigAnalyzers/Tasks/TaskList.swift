@@ -81,8 +81,7 @@ public struct TaskList {
   static func complete(
     _ tasks: inout [TaskInfo], seen: inout Set<UInt64>, from scan: PidNamespaceScan, info: (UInt64) -> TaskInfo
   ) {
-    var nr: [UInt64: Int32] = [:]
-    for p in scan.pids { if let t = p.task { nr[t] = p.nr } }
+    let nr = scan.pidOfTask
     for i in tasks.indices where tasks[i].pid == -1 {
       if let n = nr[tasks[i].task.value] {
         tasks[i].pid = n
