@@ -62,7 +62,7 @@ import Testing
       var pid = t["pid"] ?? "?"
       // A task_struct in a page the dump left out (6.12 -d31 dumps drop different slab pages
       // on every boot): drgn records the fault and gives no frame. kdig unwinds it from
-      // thread.sp (BacktraceTargets: taskStackFromSavedSP), which drgn's run on the twin checks;
+      // thread.sp (StackMap.swift: ownStack), which drgn's run on the twin checks;
       // without a twin, kdig must fail or say what it lacked.
       let drgnFailed = theirs.isEmpty && t["error"] is String
       if drgnFailed, let twin = twinTasks?[address], let frames = Self.frames(twin) {

@@ -22,7 +22,7 @@ extension KernelImage {
   /// The stacks a task's backtrace may read: its own, and its CPU's when it is running.
   public func stacks(ofTask task: UInt64, cpu: Int?) throws -> [KernelStack] {
     let map = try stackMap()
-    return (taskStack(task, threadSize: map.threadSize).map { [$0] } ?? []) + map.cpuStacks.filter { cpu != nil && $0.cpu == cpu }
+    return (ownStack(task, threadSize: map.threadSize).map { [$0.stack] } ?? []) + map.cpuStacks.filter { cpu != nil && $0.cpu == cpu }
   }
 
   public func backtraces(_ target: BacktraceTarget) throws -> [Backtrace] {
@@ -39,8 +39,9 @@ extension KernelImage {
     let byAddress = Dictionary(tasks.map { ($0.task.value, $0) }, uniquingKeysWith: { a, _ in a })
     /// PID, command and what could not be read of them.
     func describe(_ task: UInt64) -> (Int32, String, [String]) {
-      if let t = byAddress[task], t.pid != -1 || t.problem == nil {
-        return (t.pid, t.comm, t.problem?.contains("PID from init_pid_ns") == true ? [Self.unreadableTaskNote] : [])
+      // The task list already asked init_pid_ns for the PIDs it could not read.
+      if let t = byAddress[task] {
+        return (t.pid, t.comm, t.pidFromNamespace ? [Self.unreadableTaskNote] : [])
       }
       guard let t = try? types(), let p = try? t.offsetof("task_struct.pid"), let c = try? t.offsetof("task_struct.comm")
       else { return (-1, "?", []) }
@@ -57,13 +58,9 @@ extension KernelImage {
     func runningCPU(_ task: UInt64) -> Int? { cpus.possible.first { currentTask(cpu: $0, cpus: cpus) == task } }
     func trace(_ task: UInt64, cpu: Int?) throws -> Backtrace {
       var (pid, comm, notes) = describe(task)
-      var own = taskStack(task, threadSize: map.threadSize)
-      if own == nil, let inferred = taskStackFromSavedSP(task, threadSize: map.threadSize) {
-        own = inferred
-        notes.append(
-          "task_struct.stack is not in the dump: the stack is the THREAD_SIZE block holding thread.sp, "
-            + "\(hex(inferred.base.value))-\(hex(inferred.top.value))")
-      }
+      let stack = ownStack(task, threadSize: map.threadSize)
+      let own = stack?.stack
+      if let note = stack?.note { notes.append(note) }
       var b: Backtrace
       if let cpu, cpu < noteCPUCount, let start = unwindStart(cpu: cpu) {
         let stacks = (own.map { [$0] } ?? []) + map.cpuStacks.filter { $0.cpu == cpu }

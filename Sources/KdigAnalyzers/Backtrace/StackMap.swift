@@ -100,12 +100,21 @@ extension KernelImage {
     return KernelStack(kind: .task, name: "task", cpu: nil, base: Hex64(base), top: Hex64(base &+ UInt64(threadSize)), task: Hex64(task))
   }
 
+  /// The task's stack (`taskStack`), or when the dump lacks task_struct.stack, the one
+  /// `taskStackFromSavedSP` infers, with a note saying so.
+  public func ownStack(_ task: UInt64, threadSize: Int) -> (stack: KernelStack, note: String?)? {
+    if let s = taskStack(task, threadSize: threadSize) { return (s, nil) }
+    guard let s = taskStackFromSavedSP(task, threadSize: threadSize) else { return nil }
+    return (s, "task_struct.stack is not in the dump: the stack is the THREAD_SIZE block holding thread.sp, "
+      + "\(hex(s.base.value))-\(hex(s.top.value))")
+  }
+
   /// The stack of a task whose task_struct.stack the dump lacks (a filtered dump dropped that
   /// page) but whose thread.sp it has: a task stack is THREAD_SIZE-aligned (kernel/fork.c
   /// alloc_thread_stack_node: __vmalloc_node with THREAD_ALIGN = THREAD_SIZE, or an order
   /// THREAD_SIZE_ORDER page block), and a sleeping task's saved SP lies on it.
   /// Nil when task_struct.stack is readable (0 there means the task has no stack).
-  public func taskStackFromSavedSP(_ task: UInt64, threadSize: Int) -> KernelStack? {
+  func taskStackFromSavedSP(_ task: UInt64, threadSize: Int) -> KernelStack? {
     guard let t = try? types(), let off = try? t.offsetof("task_struct.stack"),
       (try? kernelSpace.u64(at: task &+ UInt64(off))) == nil,
       let spOff = try? t.offsetof("task_struct.thread.sp"),

@@ -17,6 +17,10 @@ public struct TaskInfo: Sendable, Encodable {
   public var pgd: Hex64?
   /// What could not be read about this task (filtered dumps drop pages).
   public var problem: String?
+  /// The task_struct's pid was unreadable and `pid` is init_pid_ns's (said in `problem`).
+  public var pidFromNamespace = false
+
+  enum CodingKeys: String, CodingKey { case pid, comm, task, mm, pgd, problem }
 }
 
 /// Why a task list walk stopped.
@@ -85,13 +89,14 @@ public struct TaskList {
     for i in tasks.indices where tasks[i].pid == -1 {
       if let n = nr[tasks[i].task.value] {
         tasks[i].pid = n
+        tasks[i].pidFromNamespace = true
         tasks[i].problem = (tasks[i].problem.map { $0 + "; " } ?? "") + "PID from init_pid_ns"
       }
     }
     for p in scan.pids {
       guard let task = p.task, seen.insert(task).inserted else { continue }
       var t = info(task)
-      if t.pid == -1 { t.pid = p.nr }
+      if t.pid == -1 { (t.pid, t.pidFromNamespace) = (p.nr, true) }
       t.problem = "not reached on the task list: found through init_pid_ns" + (t.problem.map { "; \($0)" } ?? "")
       tasks.append(t)
     }
