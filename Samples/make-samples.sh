@@ -300,7 +300,7 @@ run_oracles() {
     # same list where crash reads the dump (its crash oracle exited 0). When drgn cannot open
     # the sample, crash uses the list of the unit's primary (same memory); the list depends on
     # vtop_drgn.py, so that script is part of the crash oracle's stamp.
-    run_oracle "$o.vtop.drgn.json" "$f" "$od/vtop_drgn.py" -- \
+    run_oracle "$o.vtop.drgn.json" "$f" "$od/vtop_drgn.py" "$od/drgn_common.py" -- \
         "$CACHE/venv-drgn/bin/python" "$od/vtop_drgn.py" "$f" "$kdir/vmlinux" "$o.vtop.drgn.json"
     if grep -qx '# exit status: 0' "$o.crash.txt"; then
         local list=$o.vtop.drgn.json
@@ -311,13 +311,13 @@ run_oracles() {
     fi
     # IDT oracle: idt_table's 256 gates as drgn decodes them, the RO alias in the cpu_entry_area,
     # system_vectors, and the __initconst setup tables read from the vmlinux file (oracles/IDT.md).
-    run_oracle "$o.idt.drgn.json" "$f" "$od/idt_drgn.py" -- \
+    run_oracle "$o.idt.drgn.json" "$f" "$od/idt_drgn.py" "$od/drgn_common.py" -- \
         "$CACHE/venv-drgn/bin/python" "$od/idt_drgn.py" "$f" "$kdir/vmlinux" "$kdir/System.map" "$o.idt.drgn.json"
     # Per-CPU entry-state oracle: cpu_entry_area pages, GDT, TSS, IST tops, pcpu_hot/current,
     # cpu_tlbstate per possible CPU (oracles/PERCPU.md); crash prints the same objects where it
     # reads the dump, with the CPU addresses of drgn's output (the primary's when drgn cannot
     # open the sample), so percpu_drgn.py is part of the crash oracle's stamp.
-    run_oracle "$o.percpu.drgn.json" "$f" "$od/percpu_drgn.py" -- \
+    run_oracle "$o.percpu.drgn.json" "$f" "$od/percpu_drgn.py" "$od/drgn_common.py" -- \
         "$CACHE/venv-drgn/bin/python" "$od/percpu_drgn.py" "$f" "$kdir/vmlinux" "$o.percpu.drgn.json"
     if grep -qx '# exit status: 0' "$o.crash.txt"; then
         local plist=$o.percpu.drgn.json
@@ -328,12 +328,15 @@ run_oracles() {
     fi
     # Backtrace oracles (oracles/BT.md): drgn's stack trace of every task (idle tasks included),
     # and crash's bt / bt -a / foreach bt / bt -e / bt -E / bt -f / bt -c N where crash reads the dump.
-    run_oracle "$o.bt.drgn.json" "$f" "$od/bt_drgn.py" -- \
+    run_oracle "$o.bt.drgn.json" "$f" "$od/bt_drgn.py" "$od/drgn_common.py" -- \
         "$CACHE/venv-drgn/bin/python" "$od/bt_drgn.py" "$f" "$kdir/vmlinux" "$o.bt.drgn.json"
     if grep -qx '# exit status: 0' "$o.crash.txt"; then
         run_oracle "$o.bt.crash.txt" "$f" "$od/bt_crash.sh" "$od/bt_crash.cmds" -- \
             "$od/bt_crash.sh" "$f" "$kdir/vmlinux" "$o.bt.crash.txt"
     fi
+    # ps oracle: drgn's crash-compatible `ps`, and its helpers per task (oracles/ps_drgn.py).
+    run_oracle "$o.ps.drgn.json" "$f" "$od/ps_drgn.py" "$od/drgn_common.py" -- \
+        "$CACHE/venv-drgn/bin/python" "$od/ps_drgn.py" "$f" "$kdir/vmlinux" "$o.ps.drgn.json"
 }
 
 # ---- main --------------------------------------------------------------------------

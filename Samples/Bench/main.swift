@@ -212,6 +212,17 @@ if oracles && FileManager.default.isExecutableFile(atPath: drgn) {
 }
 printRows("bt: every task's backtrace", rows)
 
+// MARK: - kdig ps vs drgn's crash-compatible ps (the same columns)
+
+rows = [bench("kdig ps", [kdig, "ps", "--dump", dump, "--vmlinux", vmlinux], runs: runs)]
+if oracles && FileManager.default.isExecutableFile(atPath: drgn) {
+  rows.append(
+    bench(
+      "drgn crash ps", [drgn, "-q", "-c", dump, "-s", vmlinux, "-e", "from drgn.commands import run_command\nrun_command(prog, 'crash ps')"],
+      runs: runs))
+}
+printRows("ps: every task with crash's ps columns", rows)
+
 // MARK: - kdig check: one dump, and every sample with 1 and 2 jobs (each finds its vmlinux)
 
 do {

@@ -82,7 +82,7 @@ def main():
                                           ("vtop.drgn", "json"), ("vtop.crash", "txt"),
                                           ("idt.drgn", "json"), ("percpu.drgn", "json"),
                                           ("percpu.crash", "txt"), ("bt.drgn", "json"),
-                                          ("bt.crash", "txt"), ("notes", "txt"))
+                                          ("bt.crash", "txt"), ("ps.drgn", "json"), ("notes", "txt"))
                         if os.path.isfile(os.path.join(out_dir, "oracle", f"{name}.{kind}.{ext}"))},
         })
     out = os.path.join(out_dir, "manifest.json" if wanted_set == "default" else f"{wanted_set}-manifest.json")

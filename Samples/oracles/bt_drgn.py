@@ -26,36 +26,14 @@ import json
 import os
 import sys
 import time
-import traceback
 
 import drgn
 from drgn import Program
+from drgn_common import attempt, err_text, hx, part_error
 
 MAX_FRAMES = 64
 USER_TOP = 1 << 47          # frames with pc below: user mode (LA57 user space ends at 1 << 56)
 TASK_STACK_FALLBACK = 16384  # THREAD_SIZE on x86-64 without KASAN
-
-
-def hx(v):
-    return None if v is None else hex(v)
-
-
-def err_text(e):
-    return f"{type(e).__name__}: {e}"
-
-
-def part_error(e):
-    """Error text of a failure: exception and the script's line where it happened."""
-    tb = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == __file__]
-    return f"{err_text(e)} (line {tb[-1].lineno})" if tb else err_text(e)
-
-
-def attempt(fn, errors, key):
-    try:
-        return fn()
-    except Exception as e:
-        errors[key] = part_error(e)
-        return None
 
 
 # ---- stacks ---------------------------------------------------------------------------------

@@ -21,15 +21,12 @@ import sys
 
 import drgn
 from drgn import Program
+from drgn_common import err_text
 
 try:
     from _drgn import _linux_helper_follow_phys
 except ImportError:  # pragma: no cover - other drgn versions
     _linux_helper_follow_phys = None
-
-
-def err_text(e):
-    return f"{type(e).__name__}: {e}"
 
 
 def main():

@@ -25,10 +25,10 @@ import os
 import struct
 import sys
 import time
-import traceback
 
 import drgn
 from drgn import Program
+from drgn_common import err_text, hx, part_error
 
 try:  # drgn's own decoder of a gate's handler address (drgn >= 0.0.26)
     from drgn.helpers.linux.irq import gate_desc_func
@@ -52,20 +52,6 @@ KEY_ORDER = ("oracle_stamp", "tool", "dump", "vmlinux", "system_map", "open_erro
              "error", "format", "timing_seconds", "elf_error", "system_map_error", "layout", "modules",
              "idt_descr", "cea_alias", "system_vectors", "gate_desc_func", "gates_error",
              "handler_regions", "early_idt_handler_vectors", "setup_vs_gates", "setup_tables", "gates")
-
-
-def hx(v):
-    return None if v is None else hex(v)
-
-
-def err_text(e):
-    return f"{type(e).__name__}: {e}"
-
-
-def part_error(e):
-    """Error text of a failed part: exception and the script's line where it happened."""
-    tb = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == __file__]
-    return f"{err_text(e)} (line {tb[-1].lineno})" if tb else err_text(e)
 
 
 # ---- the vmlinux file (stdlib ELF64 little-endian reader) --------------------------------

@@ -30,10 +30,10 @@ import os
 import struct
 import sys
 import time
-import traceback
 
 import drgn
 from drgn import Object, Program
+from drgn_common import err_text, hx, part_error
 
 PAGE = 4096
 CEA_BASE = 0xFFFFFE0000000000          # CPU_ENTRY_AREA_BASE = CPU_ENTRY_AREA_RO_IDT
@@ -61,20 +61,6 @@ KEY_ORDER = ("oracle_stamp", "tool", "dump", "vmlinux", "open_error", "missing_d
              "layouts", "cea_page_map", "vmlinux_gdt_page", "summary", "cpus")
 CPU_KEY_ORDER = ("cpu", "per_cpu_offset", "online", "errors", "cea", "stack_tops", "tss", "tss_alias",
                  "gdt", "gdt_alias", "state", "current", "tlbstate", "checks", "backing", "cea_pages")
-
-
-def hx(v):
-    return None if v is None else hex(v)
-
-
-def err_text(e):
-    return f"{type(e).__name__}: {e}"
-
-
-def part_error(e):
-    """Error text of a failure: exception and the script's line where it happened."""
-    tb = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == __file__]
-    return f"{err_text(e)} (line {tb[-1].lineno})" if tb else err_text(e)
 
 
 def q16(v):

@@ -20,6 +20,7 @@ import traceback
 
 import drgn
 from drgn import Program
+from drgn_common import err_text, hx
 
 try:  # the C helper behind follow_phys; takes the PGD pointer itself (used for PTI user PGDs)
     from _drgn import _linux_helper_follow_phys
@@ -47,14 +48,6 @@ BUDGET = {"kernel": 1400, "direct_map": 1400, "vmalloc": 1400, "vmemmap": 1400,
           "cpu_entry_area": 1400, "modules": 1400, "fixmap": 1400,
           "other_kernel": 800, "noncanonical": 800, "user": 800}
 TASK_VTOP_PER_TASK = 48
-
-
-def hx(v):
-    return None if v is None else hex(v)
-
-
-def err_text(e):
-    return f"{type(e).__name__}: {e}"
 
 
 class Oracle:

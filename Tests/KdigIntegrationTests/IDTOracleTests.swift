@@ -8,12 +8,7 @@ import KdigTestSupport
 import Testing
 
 @Suite struct IDTOracleTests {
-  static func idtOracle(_ s: Sample) -> [String: Any]? {
-    guard let path = s.oracles?["idt.drgn"], let data = FileManager.default.contents(atPath: path),
-      let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any], obj["open_error"] is NSNull
-    else { return nil }
-    return obj
-  }
+  static func idtOracle(_ s: Sample) -> [String: Any]? { s.drgnOracle("idt.drgn") }
 
   @Test(arguments: Samples.forTests)
   func cleanDumpVerifies(sample: Sample) throws {

@@ -12,12 +12,7 @@ import KdigX86
 import Testing
 
 @Suite struct PerCPUOracleTests {
-  static func oracle(_ s: Sample) -> [String: Any]? {
-    guard let path = s.oracles?["percpu.drgn"], let data = FileManager.default.contents(atPath: path),
-      let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any], obj["open_error"] is NSNull
-    else { return nil }
-    return obj
-  }
+  static func oracle(_ s: Sample) -> [String: Any]? { s.drgnOracle("percpu.drgn") }
 
   static let withoutOracle: Set<String> = ["6.12-novmcoreinfo-qemu-elf"]
 

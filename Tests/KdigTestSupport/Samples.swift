@@ -26,6 +26,14 @@ public struct Sample: Decodable, Sendable, CustomStringConvertible {
   public var description: String { name }
   /// The drgn oracle output, if drgn could open this sample.
   public var drgn: DrgnOracle? { oracles?["drgn"].flatMap { DrgnOracle(path: $0) } }
+  /// A drgn JSON oracle (`bt.drgn`, `idt.drgn`, …) of this sample, when drgn opened the dump.
+  public func drgnOracle(_ kind: String) -> [String: Any]? {
+    guard let path = oracles?[kind], let data = FileManager.default.contents(atPath: path),
+      let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any], obj["open_error"] is NSNull
+    else { return nil }
+    return obj
+  }
+
   /// crash's raw output (6.1 samples).
   public var crashOutput: String? {
     oracles?["crash"].flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
@@ -150,10 +158,7 @@ public struct VtopOracle {
   public let json: [String: Any]
 
   public init?(sample: Sample) {
-    guard let path = sample.oracles?["vtop.drgn"], let data = FileManager.default.contents(atPath: path),
-      let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-      obj["open_error"] is NSNull
-    else { return nil }
+    guard let obj = sample.drgnOracle("vtop.drgn") else { return nil }
     json = obj
   }
 

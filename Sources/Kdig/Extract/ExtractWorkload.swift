@@ -150,7 +150,7 @@ struct ExtractWorkload {
   }
 
   func tasks() {
-    if let tasks = try? TaskList(kernel: kernel).all() {
+    if let tasks = try? TaskList(kernel: kernel).all(withDetails: true) {
       _ = TaskRenderer.render(tasks) + JSONOutput.render(tasks, command: "ps")
     }
     for target in [BacktraceTarget.panicking, .allCPUs, .allTasks] {

@@ -19,8 +19,34 @@ public struct TaskInfo: Sendable, Encodable {
   public var problem: String?
   /// The task_struct's pid was unreadable and `pid` is init_pid_ns's (said in `problem`).
   public var pidFromNamespace = false
+  // crash's `ps` columns (TaskDetails.swift); nil when unreadable.
+  public var tgid: Int32?
+  /// task->parent->pid.
+  public var ppid: Int32?
+  /// task_cpu(): the CPU it last ran on.
+  public var cpu: Int?
+  public var state: TaskState?
+  /// PF_KTHREAD.
+  public var kernelThread: Bool?
+  /// mm->total_vm in bytes (0 for kernel threads).
+  public var vszBytes: UInt64?
+  /// get_mm_rss() in pages (0 for kernel threads).
+  public var rssPages: UInt64?
+  /// rssPages / totalram_pages × 100: crash's %MEM.
+  public var memPercent: Double?
+  /// The CPU whose runqueue was running it (rq->curr): crash's `>`.
+  public var activeOnCPU: Int?
+  /// The CPU it is the idle task of (rq->idle: swapper/N).
+  public var idleOfCPU: Int?
 
-  enum CodingKeys: String, CodingKey { case pid, comm, task, mm, pgd, problem }
+  public init(pid: Int32, comm: String, task: Hex64, mm: Hex64, pgd: Hex64?, problem: String?) {
+    (self.pid, self.comm, self.task, self.mm, self.pgd, self.problem) = (pid, comm, task, mm, pgd, problem)
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case pid, comm, task, mm, pgd, problem, tgid, ppid, cpu, state, kernelThread, vszBytes, rssPages, memPercent, activeOnCPU,
+      idleOfCPU
+  }
 }
 
 /// Why a task list walk stopped.
@@ -60,12 +86,13 @@ public struct TaskList {
       pgd: try t.offsetof("mm_struct.pgd"), signal: signal, threadHead: threadHead, threadNode: threadNode)
   }
 
-  /// Every task: leaders in list order, each followed by its other threads. When a task in
+  /// Every task: init_task, the other CPUs' idle tasks, then leaders in list order, each
+  /// followed by its other threads; `withDetails` adds crash's `ps` columns (TaskDetails.swift). When a task in
   /// the middle is unreadable (a filtered dump dropped its page), the list is walked backwards
   /// from init_task through tasks.prev to recover the tasks after the gap; when anything was
   /// unreadable, init_pid_ns's PIDs add the tasks between two gaps and the PIDs of tasks
   /// whose own page is missing (PidNamespace.swift).
-  public func all() throws -> [TaskInfo] {
+  public func all(withDetails: Bool = false) throws -> [TaskInfo] {
     let l = try layout()
     let initTask = try kernel.lookup("init_task").address
     var seen = Set<UInt64>()
@@ -77,6 +104,8 @@ public struct TaskList {
     if out.contains(where: { $0.problem != nil }), let scan = try? kernel.scanInitPidNamespace() {
       Self.complete(&out, seen: &seen, from: scan) { info($0, l) }
     }
+    addRunQueueTasks(&out, seen: &seen) { info($0, l) }
+    if withDetails { addDetails(&out) }
     return out
   }
 
