@@ -8,7 +8,7 @@ drgn's `crash ps` (drgn/commands/_crash/_ps.py) prints, per task of for_each_tas
 task.parent.pid, task_cpu(), task_state_to_char(), task_rss().total / totalram_pages(),
 task_vsize(), task_is_kthread() (brackets) and task_on_cpu() (the ">"). The command stops at
 the first task it cannot read (filtered dumps), so this script calls the same helpers per task
-and records each field's failure; "ps_text" is the command's own output (or its error).
+(and reads task.tgid, for ps -G) and records each field's failure; "ps_text" is the command's own output (or its error).
 Tasks: the idle task of every possible CPU (idle_task(cpu): for_each_task gives only the online
 CPUs'), then for_each_task in PID order. "curr": rq->curr of every possible CPU (cpu_curr).
 open_error is non-null when drgn cannot open the dump; then no other key follows.
@@ -64,6 +64,7 @@ def run(prog, res):
         e = {}
         d = {"task": hex(a)}
         d["pid"] = attempt(lambda: t.pid.value_(), e, "pid")
+        d["tgid"] = attempt(lambda: t.tgid.value_(), e, "tgid")
         d["ppid"] = attempt(lambda: t.parent.pid.value_(), e, "ppid")
         d["cpu"] = attempt(lambda: task_cpu(t), e, "cpu")
         d["state"] = attempt(lambda: task_state_to_char(t), e, "state")

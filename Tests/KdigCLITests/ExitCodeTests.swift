@@ -136,6 +136,17 @@ import Testing
     #expect(try run(["vtop", "-u", "-k", "0x1000"]).status == 64)
   }
 
+  @Test func psSelectionExitCodes() throws {
+    let some = try run(["ps", "1", "'^kworker/'"])
+    #expect(some.status == 0, "\(some.stderr)")
+    #expect(some.stdout.contains("  init\n") && some.stdout.contains("[kworker/"))
+    let none = try run(["ps", "no-such-command"])
+    #expect(none.status == 64)
+    #expect(none.stderr.contains("no task with PID, task_struct address or command no-such-command"))
+    #expect(try run(["ps", "'[('"]).status == 64)  // not a regular expression
+    #expect(try run(["ps", "-k", "-u"]).status == 64)
+  }
+
   @Test func vtopJSONCarriesTheWholeTrace() throws {
     let r = try run(["vtop", "--json", "0xfffffe0000000000"])
     let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])

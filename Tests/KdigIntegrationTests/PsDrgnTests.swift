@@ -75,6 +75,31 @@ import Testing
     #expect(problems.isEmpty, "\(s.name) against drgn on \(from):\n\(problems.prefix(20).joined(separator: "\n"))")
   }
 
+  /// ps -k, -u, -G and selectors choose the tasks drgn's values say they should: kernel
+  /// threads (task_is_kthread), user tasks, thread-group leaders (pid == tgid); PID 1, a user
+  /// task's command, and '^kworker/0' against drgn's commands.
+  @Test(arguments: withText)
+  func filtersChooseWhatDrgnSays(sample: Sample) throws {
+    let s = try sample.require()
+    let o = try #require(Self.oracle(s))
+    let theirs = try #require(o["tasks"] as? [[String: Any]])
+    let kernel = try Session(dumpPath: s.file, vmlinuxPath: s.vmlinux).kernel
+    let tasks = try TaskList(kernel: kernel).all(withDetails: true)
+    func chosen(_ f: TaskFilter) throws -> Set<UInt64> { Set(try f.apply(tasks).map(\.task.value)) }
+    func drgn(_ keep: ([String: Any]) -> Bool) -> Set<UInt64> { Set(theirs.filter(keep).compactMap { hexString($0["task"]) }) }
+    #expect(try chosen(TaskFilter(kind: .kernelThreads)) == drgn { ($0["kthread"] as? Bool) == true })
+    #expect(try chosen(TaskFilter(kind: .userTasks)) == drgn { ($0["kthread"] as? Bool) == false })
+    #expect(try chosen(TaskFilter(groupLeadersOnly: true)) == drgn { ($0["pid"] as? Int) == ($0["tgid"] as? Int) })
+    let current = Set(((o["curr"] as? [String: Any]) ?? [:]).values.compactMap(hexString))
+    // The running user task (a panic in NMI or IRQ context on an idle CPU has none: the last one).
+    let users = theirs.filter { ($0["kthread"] as? Bool) == false && ($0["pid"] as? Int) != 1 }
+    let user = try #require(users.first { current.contains(hexString($0["task"]) ?? 0) } ?? users.last)
+    let command = try #require(user["comm"] as? String)
+    let picked = try chosen(TaskFilter(selectors: ["1", command, "'^kworker/0'"]))
+    #expect(picked == drgn { ($0["pid"] as? Int) == 1 || ($0["comm"] as? String) == command || (($0["comm"] as? String) ?? "").hasPrefix("kworker/0") })
+    #expect(picked.count >= 3, "\(s.name): \(picked.count) tasks picked")
+  }
+
   /// One row of a crash-shaped ps table: marker, PID, PPID, CPU, TASK, ST, %MEM, VSZ, RSS, COMM.
   static func rows(_ text: String, oneLetterStates: Bool) -> [String: [String]] {
     let crash = ["R": "RU", "S": "IN", "D": "UN", "T": "ST", "t": "TR", "X": "DE", "Z": "ZO", "P": "PA", "I": "ID"]
