@@ -66,7 +66,7 @@ public struct TaskList {
 
   struct Layout {
     var tasks, pid, comm, commSize, mm, pgd: Int
-    var signal, threadHead, threadNode: Int?
+    var signal, threadHead, threadNode, groupLeader: Int?
   }
 
   func layout() throws -> Layout {
@@ -83,7 +83,8 @@ public struct TaskList {
     return Layout(
       tasks: try t.offsetof("task_struct.tasks"), pid: try t.offsetof("task_struct.pid"),
       comm: comm.offset, commSize: max(1, min(comm.size ?? 16, 64)), mm: try t.offsetof("task_struct.mm"),
-      pgd: try t.offsetof("mm_struct.pgd"), signal: signal, threadHead: threadHead, threadNode: threadNode)
+      pgd: try t.offsetof("mm_struct.pgd"), signal: signal, threadHead: threadHead, threadNode: threadNode,
+      groupLeader: try? t.offsetof("task_struct.group_leader"))
   }
 
   /// Every task: init_task, the other CPUs' idle tasks, then leaders in list order, each
@@ -102,7 +103,18 @@ public struct TaskList {
       out += tail.dropFirst().reversed()
     }
     if out.contains(where: { $0.problem != nil }), let scan = try? kernel.scanInitPidNamespace() {
+      let reached = out.count
       Self.complete(&out, seen: &seen, from: scan) { info($0, l) }
+      // A leader found through the namespace sits on the list between the gaps: the tasks
+      // linked to it whose struct pid the dump dropped are reached from it, both ways.
+      // Only a leader is on the list (a thread's tasks field is a stale copy of its parent's).
+      for t in out[reached...] where t.pid >= 0 && !t.pidFromNamespace && isGroupLeader(t.task.value, l) {
+        for forward in [true, false] {
+          guard let more = try? walk(from: t.task.value, head: initTask, forward: forward, l, &seen, linkedTo: t.pid) else { continue }
+          let found = more.dropFirst()
+          out += forward ? Array(found) : found.reversed()
+        }
+      }
     }
     addRunQueueTasks(&out, seen: &seen) { info($0, l) }
     if withDetails { addDetails(&out) }
@@ -131,9 +143,12 @@ public struct TaskList {
     }
   }
 
-  func walk(from start: UInt64, head: UInt64, forward: Bool, _ l: Layout, _ seen: inout Set<UInt64>) throws
-    -> [TaskInfo]
-  {
+  /// The leaders (and their threads) from `start` along tasks.next (or .prev) to `head` or the
+  /// first task already seen. `linkedTo`: the PID of a start found through init_pid_ns, said
+  /// on each task this walk adds.
+  func walk(
+    from start: UInt64, head: UInt64, forward: Bool, _ l: Layout, _ seen: inout Set<UInt64>, linkedTo pid: Int32? = nil
+  ) throws -> [TaskInfo] {
     let space = kernel.kernelSpace
     var out: [TaskInfo] = []
     var leader = start
@@ -147,9 +162,13 @@ public struct TaskList {
       }
       var leaderInfo = info(leader, l)
       var members: [TaskInfo] = []
+      let note = pid.map { "not reached from init_task: linked to PID \($0), found through init_pid_ns" }
+      if leader != start, let note { leaderInfo.problem = note + (leaderInfo.problem.map { "; \($0)" } ?? "") }
       do {
         for thread in try threads(of: leader, l) where seen.insert(thread).inserted {
-          members.append(info(thread, l))
+          var t = info(thread, l)
+          if let note, leader != start { t.problem = note + (t.problem.map { "; \($0)" } ?? "") }
+          members.append(t)
         }
       } catch {
         // A filtered dump may lack the page of signal_struct: keep the task, say what is missing.
@@ -158,7 +177,10 @@ public struct TaskList {
       // list_head: next at +0, prev at +8.
       guard let next = try? space.u64(at: leader &+ UInt64(l.tasks) &+ (forward ? 0 : 8)) else {
         // The list cannot go on: report what was read, and why it stops here.
-        leaderInfo.problem = "gap in the task list: tasks.next of this task is not in the dump; later tasks come from walking the list backwards"
+        leaderInfo.problem =
+          pid == nil
+          ? "gap in the task list: tasks.next of this task is not in the dump; later tasks come from walking the list backwards"
+          : (leaderInfo.problem.map { $0 + "; " } ?? "") + "gap in the task list: tasks.\(forward ? "next" : "prev") of this task is not in the dump"
         out.append(leaderInfo)
         out += members
         break
@@ -168,6 +190,12 @@ public struct TaskList {
       leader = next &- UInt64(l.tasks)
     } while leader != head
     return out
+  }
+
+  /// task->group_leader == task.
+  func isGroupLeader(_ task: UInt64, _ l: Layout) -> Bool {
+    guard let off = l.groupLeader, let leader = try? kernel.kernelSpace.u64(at: task &+ UInt64(off)) else { return false }
+    return leader == task
   }
 
   /// Threads other than `leader` on its signal->thread_head list (6.7+ kernels).
