@@ -130,19 +130,12 @@ extension ExtractWorkload {
   /// Every CPU's idle and current task (rq->idle, rq->curr): crash lists the idle tasks,
   /// which are on no task list, and reads them whole.
   func runQueueTasks() -> Set<UInt64> {
-    guard let types = try? kernel.types(), let cpus = try? kernel.perCPUSet(),
-      let idle = try? types.offsetof("rq.idle"), let curr = try? types.offsetof("rq.curr")
-    else { return [] }
-    var tasks: Set<UInt64> = []
-    for cpu in cpus.possible {
-      guard let rq = try? kernel.perCPUAddress("runqueues", cpu: cpu, in: cpus) else { continue }
-      readSpan(rq, UInt64((try? types.sizeof("rq")) ?? 4096))
-      for field in [idle, curr] {
-        if let t = try? kernel.kernelSpace.u64(at: rq &+ UInt64(field)), t != 0 { tasks.insert(t) }
-      }
-    }
-    return tasks
+    let rq = RunQueueTasks(kernel)
+    let size = UInt64((try? kernel.types().sizeof("rq")) ?? 4096)
+    for (_, address) in rq.runqueues { readSpan(address, size) }
+    return rq.tasks
   }
+
 
   /// "xa_node shift", "xa_node.slots[off]": crash finds tasks through init_pid_ns.idr, an
   /// xarray of struct pid; every node and every pid is read (PidNamespace.swift), and the

@@ -82,11 +82,10 @@ struct RSSLayout {
 
 extension TaskList {
   /// Fills in the crash `ps` columns of `tasks`; what cannot be read stays nil.
-  func addDetails(_ tasks: inout [TaskInfo]) {
+  func addDetails(_ tasks: inout [TaskInfo], cpus: PerCPUSet?) {
     guard let types = try? kernel.types() else { return }
     let l = TaskDetailLayout(types)
     let space = kernel.kernelSpace
-    let cpus = try? kernel.perCPUSet()
     let totalRAM = totalRAMPages()
     // Threads share their mm: its RSS is summed once (before 6.2 with every thread's
     // unflushed counts). A dump with millions of processes on thousands of CPUs stops summing

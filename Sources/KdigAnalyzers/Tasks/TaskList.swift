@@ -39,6 +39,11 @@ public struct TaskInfo: Sendable, Encodable {
   /// The CPU it is the idle task of (rq->idle: swapper/N).
   public var idleOfCPU: Int?
 
+  /// Adds what could not be read or where the task came from, after (or before) what is said.
+  mutating func addProblem(_ text: String, first: Bool = false) {
+    problem = problem.map { first ? "\(text); \($0)" : "\($0); \(text)" } ?? text
+  }
+
   public init(pid: Int32, comm: String, task: Hex64, mm: Hex64, pgd: Hex64?, problem: String?) {
     (self.pid, self.comm, self.task, self.mm, self.pgd, self.problem) = (pid, comm, task, mm, pgd, problem)
   }
@@ -116,8 +121,9 @@ public struct TaskList {
         }
       }
     }
-    addRunQueueTasks(&out, seen: &seen) { info($0, l) }
-    if withDetails { addDetails(&out) }
+    let cpus = try? kernel.perCPUSet()
+    addRunQueueTasks(&out, seen: &seen, cpus: cpus) { info($0, l) }
+    if withDetails { addDetails(&out, cpus: cpus) }
     return out
   }
 
@@ -131,14 +137,14 @@ public struct TaskList {
       if let n = nr[tasks[i].task.value] {
         tasks[i].pid = n
         tasks[i].pidFromNamespace = true
-        tasks[i].problem = (tasks[i].problem.map { $0 + "; " } ?? "") + "PID from init_pid_ns"
+        tasks[i].addProblem("PID from init_pid_ns")
       }
     }
     for p in scan.pids {
       guard let task = p.task, seen.insert(task).inserted else { continue }
       var t = info(task)
       if t.pid == -1 { (t.pid, t.pidFromNamespace) = (p.nr, true) }
-      t.problem = "not reached on the task list: found through init_pid_ns" + (t.problem.map { "; \($0)" } ?? "")
+      t.addProblem("not reached on the task list: found through init_pid_ns", first: true)
       tasks.append(t)
     }
   }
@@ -163,24 +169,25 @@ public struct TaskList {
       var leaderInfo = info(leader, l)
       var members: [TaskInfo] = []
       let note = pid.map { "not reached from init_task: linked to PID \($0), found through init_pid_ns" }
-      if leader != start, let note { leaderInfo.problem = note + (leaderInfo.problem.map { "; \($0)" } ?? "") }
+      if leader != start, let note { leaderInfo.addProblem(note, first: true) }
       do {
         for thread in try threads(of: leader, l) where seen.insert(thread).inserted {
           var t = info(thread, l)
-          if let note, leader != start { t.problem = note + (t.problem.map { "; \($0)" } ?? "") }
+          if let note, leader != start { t.addProblem(note, first: true) }
           members.append(t)
         }
       } catch {
         // A filtered dump may lack the page of signal_struct: keep the task, say what is missing.
-        leaderInfo.problem = "thread list unreadable: \(error)"
+        leaderInfo.addProblem("thread list unreadable: \(error)")
       }
       // list_head: next at +0, prev at +8.
       guard let next = try? space.u64(at: leader &+ UInt64(l.tasks) &+ (forward ? 0 : 8)) else {
         // The list cannot go on: report what was read, and why it stops here.
-        leaderInfo.problem =
+        // From init_task, all() looks for this note first on the last task.
+        leaderInfo.addProblem(
           pid == nil
-          ? "gap in the task list: tasks.next of this task is not in the dump; later tasks come from walking the list backwards"
-          : (leaderInfo.problem.map { $0 + "; " } ?? "") + "gap in the task list: tasks.\(forward ? "next" : "prev") of this task is not in the dump"
+            ? "gap in the task list: tasks.next of this task is not in the dump; later tasks come from walking the list backwards"
+            : "gap in the task list: tasks.\(forward ? "next" : "prev") of this task is not in the dump", first: pid == nil)
         out.append(leaderInfo)
         out += members
         break
